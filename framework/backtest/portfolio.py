@@ -1,0 +1,133 @@
+"""PortfolioStrategy: the strategies and aggregator of every ticker, computed as whole panels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from framework.aggregation.base import Aggregator
+from framework.core.errors import ConfigError
+from framework.core.market_data import MarketData
+from framework.core.types import SignalFrame
+from framework.strategies.base import Strategy
+
+
+@dataclass
+class StrategySlot:
+    """One strategy of a sleeve, with the name the portfolio gave it and its weight in the aggregation.
+
+    Attributes:
+        label: Name in the portfolio YAML (``ma_crossover``, ``rsi``...).
+        strategy: The strategy component.
+        weight: Non-negative weight passed to the aggregator.
+    """
+
+    label: str
+    strategy: Strategy
+    weight: float = 1.0
+
+
+@dataclass
+class Sleeve:
+    """A group of tickers that share the same strategies and aggregator.
+
+    A portfolio whose tickers all use one set of strategies has one sleeve; per-ticker overrides give more.
+
+    Attributes:
+        tickers: The tickers of the sleeve.
+        strategies: The strategies applied to each of them.
+        aggregator: How their signals are combined.
+    """
+
+    tickers: tuple[str, ...]
+    strategies: list[StrategySlot]
+    aggregator: Aggregator
+
+
+class PortfolioStrategy:
+    """Signals of a whole portfolio: each sleeve's strategies on its tickers, combined by its aggregator.
+
+    Strategies run vectorized on the columns of their sleeve. :meth:`fit` sees the train segment only.
+
+    Args:
+        sleeves: The sleeves; each ticker belongs to exactly one.
+        name: The portfolio's name.
+
+    Raises:
+        ConfigError: If a ticker is in two sleeves, a sleeve is empty, or a weight is negative.
+
+    Example:
+        >>> from framework.strategies import MACrossover
+        >>> from framework.aggregation import WeightedAverage
+        >>> close = np.linspace(1.0, 2.0, 8).reshape(4, 2)
+        >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"), close)
+        >>> sleeve = Sleeve(("A", "B"), [StrategySlot("ma", MACrossover(short_window=1, long_window=2))], WeightedAverage())
+        >>> PortfolioStrategy([sleeve]).fit(data, train_stop=2).generate(data).signal
+        array([[nan, nan],
+               [ 1.,  1.],
+               [ 1.,  1.],
+               [ 1.,  1.]])
+    """
+
+    def __init__(self, sleeves: Sequence[Sleeve], name: str = "portfolio") -> None:
+        self.sleeves = list(sleeves)
+        self.name = name
+        seen: dict[str, int] = {}
+        for position, sleeve in enumerate(self.sleeves):
+            if not sleeve.tickers or not sleeve.strategies:
+                raise ConfigError(f"portfolio '{name}': a group of tickers has no tickers or no strategies")
+            for slot in sleeve.strategies:
+                if not slot.weight >= 0:
+                    raise ConfigError(
+                        f"portfolio.strategies.{slot.label}.weight: must be >= 0, got {slot.weight!r}"
+                    )
+            for ticker in sleeve.tickers:
+                if ticker in seen:
+                    raise ConfigError(f"portfolio '{name}': ticker '{ticker}' is configured twice")
+                seen[ticker] = position
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        """Every ticker of the portfolio, sleeve by sleeve."""
+        return tuple(t for sleeve in self.sleeves for t in sleeve.tickers)
+
+    def fit(self, data: MarketData, train_stop: int) -> PortfolioStrategy:
+        """Fit every strategy and aggregator on bars ``0:train_stop`` only.
+
+        Args:
+            data: The whole panel (only its first ``train_stop`` bars are passed on).
+            train_stop: End (exclusive) of the train segment.
+
+        Returns:
+            self.
+        """
+        train = data.slice_rows(0, train_stop)
+        for sleeve in self.sleeves:
+            part = train.select(sleeve.tickers)
+            frames = [slot.strategy.fit(part).generate(part) for slot in sleeve.strategies]
+            weights = np.array([slot.weight for slot in sleeve.strategies])
+            sleeve.aggregator.fit(frames, weights, part)
+        return self
+
+    def generate(self, data: MarketData) -> SignalFrame:
+        """Combined signal and confidence for every bar and ticker of ``data`` (NaN for tickers outside).
+
+        Args:
+            data: The whole panel.
+
+        Returns:
+            The portfolio's :class:`SignalFrame`, columns in ``data.tickers`` order.
+        """
+        signal = np.full(data.shape, np.nan)
+        confidence = np.zeros(data.shape)
+        for sleeve in self.sleeves:
+            columns = data.ticker_index(sleeve.tickers)
+            part = data.select(sleeve.tickers)
+            frames = [slot.strategy.generate(part) for slot in sleeve.strategies]
+            weights = np.array([slot.weight for slot in sleeve.strategies])
+            combined = sleeve.aggregator.combine(frames, weights, part)
+            signal[:, columns] = combined.signal
+            confidence[:, columns] = combined.confidence
+        return SignalFrame(signal=signal, confidence=confidence)

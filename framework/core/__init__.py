@@ -1,0 +1,22 @@
+"""Types shared by every layer and the error hierarchy. Imports nothing else of the project."""
+
+from framework.core.component import Component
+from framework.core.errors import AgentError, ConfigError, DataError, PortfolioLabError, TrackingError
+from framework.core.market_data import FIELDS, OPTIONAL_FIELDS, MarketData
+from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
+
+__all__ = [
+    "FIELDS",
+    "OPTIONAL_FIELDS",
+    "AgentError",
+    "Component",
+    "ConfigError",
+    "DataError",
+    "DecisionLog",
+    "ExecutionState",
+    "MarketData",
+    "PortfolioLabError",
+    "SignalFrame",
+    "TrackingError",
+    "TradeProposal",
+]

@@ -1,0 +1,193 @@
+"""MarketData: the (days, tickers) price panel every layer works on."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from framework.core.errors import DataError
+
+#: Fields a panel may carry besides ``close``.
+OPTIONAL_FIELDS: tuple[str, ...] = ("open", "high", "low", "volume")
+#: Every field name, in the order used by loaders and fingerprints.
+FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Daily prices of several tickers as float64 arrays of shape (days, tickers).
+
+    Row t of every array is the bar of ``dates[t]``; column j is ``tickers[j]``. ``close`` is required, the
+    other fields are optional (``None`` when the source has no such column). Loaders validate the values
+    (see :mod:`framework.data.validation`); the constructor only checks shapes.
+
+    Attributes:
+        dates: ``datetime64[D]`` array of shape (days,), strictly increasing.
+        tickers: Ticker names, unique, in column order.
+        close: Closing prices (adjusted), shape (days, tickers).
+        open: Opening prices or ``None``.
+        high: Highs or ``None``.
+        low: Lows or ``None``.
+        volume: Volumes or ``None``.
+
+    Example:
+        >>> data = MarketData(
+        ...     dates=np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]"),
+        ...     tickers=("AAA", "BBB"),
+        ...     close=np.array([[10.0, 20.0], [11.0, 19.0]]),
+        ... )
+        >>> data.shape, data.has("open")
+        ((2, 2), False)
+        >>> data.returns()
+        array([[ 0.  ,  0.  ],
+               [ 0.1 , -0.05]])
+    """
+
+    dates: np.ndarray
+    tickers: tuple[str, ...]
+    close: np.ndarray
+    open: np.ndarray | None = None
+    high: np.ndarray | None = None
+    low: np.ndarray | None = None
+    volume: np.ndarray | None = None
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dates", np.asarray(self.dates, dtype="datetime64[D]"))
+        object.__setattr__(self, "tickers", tuple(str(t) for t in self.tickers))
+        shape = (len(self.dates), len(self.tickers))
+        for name in FIELDS:
+            values = getattr(self, name)
+            if values is None:
+                if name == "close":
+                    raise DataError("market data: 'close' prices are required")
+                continue
+            values = np.ascontiguousarray(values, dtype=np.float64)
+            if values.shape != shape:
+                raise DataError(
+                    f"market data: field '{name}' has shape {values.shape}, expected (days, tickers) = {shape}"
+                )
+            values.setflags(write=False)
+            object.__setattr__(self, name, values)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(days, tickers)."""
+        return self.close.shape  # type: ignore[return-value]
+
+    @property
+    def n_days(self) -> int:
+        """Number of bars."""
+        return int(self.close.shape[0])
+
+    @property
+    def n_tickers(self) -> int:
+        """Number of tickers."""
+        return int(self.close.shape[1])
+
+    def has(self, name: str) -> bool:
+        """Whether the panel carries field ``name`` (``open``, ``high``, ``low``, ``close``, ``volume``)."""
+        return name in FIELDS and getattr(self, name) is not None
+
+    def field(self, name: str) -> np.ndarray:
+        """The array of field ``name``.
+
+        Args:
+            name: One of ``open``, ``high``, ``low``, ``close``, ``volume``.
+
+        Returns:
+            The (days, tickers) array.
+
+        Raises:
+            DataError: If the field does not exist or the data has no such column.
+
+        Example:
+            >>> data = MarketData(np.array(["2024-01-02"], dtype="datetime64[D]"), ("A",), np.array([[1.0]]))
+            >>> data.field("close")
+            array([[1.]])
+        """
+        if name not in FIELDS:
+            raise DataError(f"market data: unknown field '{name}'; fields are {', '.join(FIELDS)}")
+        values = getattr(self, name)
+        if values is None:
+            available = [f for f in FIELDS if getattr(self, f) is not None]
+            raise DataError(f"market data: field '{name}' is absent; this data has {', '.join(available)}")
+        return values  # type: ignore[no-any-return]
+
+    def returns(self) -> np.ndarray:
+        """Simple close-to-close returns, shape (days, tickers); row 0 is zero. Cached."""
+        cached = self._cache.get("returns")
+        if cached is None:
+            out = np.zeros_like(self.close)
+            np.divide(self.close[1:], self.close[:-1], out=out[1:])
+            out[1:] -= 1.0
+            out.setflags(write=False)
+            self._cache["returns"] = out
+            cached = out
+        return cached  # type: ignore[return-value]
+
+    def ticker_index(self, tickers: Sequence[str]) -> np.ndarray:
+        """Column indices of ``tickers``.
+
+        Args:
+            tickers: Ticker names, each present in the data.
+
+        Returns:
+            Integer array of column positions, in the order asked.
+
+        Raises:
+            DataError: Naming the absent tickers and listing the available ones.
+
+        Example:
+            >>> data = MarketData(np.array(["2024-01-02"], dtype="datetime64[D]"), ("A", "B"),
+            ...                   np.array([[1.0, 2.0]]))
+            >>> data.ticker_index(["B"]).tolist()
+            [1]
+        """
+        position = {t: i for i, t in enumerate(self.tickers)}
+        missing = [t for t in tickers if t not in position]
+        if missing:
+            raise DataError(
+                f"tickers not in the data: {', '.join(missing)}; available: {', '.join(self.tickers)}"
+            )
+        return np.array([position[t] for t in tickers], dtype=np.intp)
+
+    def select(self, tickers: Sequence[str]) -> MarketData:
+        """A panel with only ``tickers``, in that order (raises :class:`DataError` for absent ones)."""
+        columns = self.ticker_index(tickers)
+        kwargs = {
+            name: (None if getattr(self, name) is None else getattr(self, name)[:, columns]) for name in FIELDS
+        }
+        return MarketData(dates=self.dates, tickers=tuple(tickers), **kwargs)
+
+    def slice_rows(self, start: int, stop: int) -> MarketData:
+        """The bars ``start:stop`` as a new panel (used to prove causality: a prefix must give a prefix)."""
+        kwargs = {
+            name: (None if getattr(self, name) is None else getattr(self, name)[start:stop]) for name in FIELDS
+        }
+        return replace(self, dates=self.dates[start:stop], _cache={}, **kwargs)
+
+    def fingerprint(self) -> str:
+        """A short SHA-256 of dates, tickers and every field, to tag runs with the exact data they used.
+
+        Example:
+            >>> data = MarketData(np.array(["2024-01-02"], dtype="datetime64[D]"), ("A",), np.array([[1.0]]))
+            >>> len(data.fingerprint())
+            16
+        """
+        cached = self._cache.get("fingerprint")
+        if cached is None:
+            digest = hashlib.sha256()
+            digest.update(self.dates.astype("int64").tobytes())
+            digest.update("\x1f".join(self.tickers).encode())
+            for name in FIELDS:
+                values = getattr(self, name)
+                digest.update(name.encode())
+                if values is not None:
+                    digest.update(values.tobytes())
+            cached = digest.hexdigest()[:16]
+            self._cache["fingerprint"] = cached
+        return cached  # type: ignore[return-value]

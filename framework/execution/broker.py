@@ -1,0 +1,173 @@
+"""Simulated broker: turns the target weights decided at bar t into fills at bar t+1."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from framework.core.component import Component
+from framework.core.errors import ConfigError
+from framework.core.market_data import MarketData
+from framework.core.types import DecisionLog
+from framework.execution.portfolio import PortfolioManager
+
+_FILL_PRICES = ("auto", "open", "close")
+
+
+class Fills(NamedTuple):
+    """The fills of one bar, one entry per traded ticker.
+
+    Attributes:
+        assets: Column indices of the traded tickers.
+        quantities: Signed shares (buy > 0, sell < 0).
+        prices: Execution prices, slippage included.
+        costs: Commission paid per fill.
+    """
+
+    assets: np.ndarray
+    quantities: np.ndarray
+    prices: np.ndarray
+    costs: np.ndarray
+
+
+class SimulatedBroker(Component):
+    """Fills target-weight orders at the next bar with proportional costs and slippage.
+
+    An order decided at the close of bar t fills at bar t+1: at the open when the data has opens (and
+    ``fill_price`` is ``auto`` or ``open``), else at the close. Target quantities are computed at the fill
+    price from the equity at that price, so "hold 25 %" means 25 % of what the portfolio is worth when the
+    order fills. A NaN target leaves that position alone. Sells execute before buys; buys never spend cash
+    that is not there: if they would, every buy is scaled down by the same factor and the decision log records
+    the scaling. Buys pay ``price * (1 + slippage)``, sells receive ``price * (1 - slippage)``, and each fill
+    pays ``cost_bps`` of its notional.
+
+    Args:
+        initial_cash: Starting cash, > 0.
+        cost_bps: Commission in basis points of traded notional, >= 0.
+        slippage_bps: Price concession in basis points, >= 0.
+        fractional_shares: Trade fractions of a share; otherwise quantities are whole shares, rounded toward
+            the current position so a target is never overshot.
+        fill_price: ``auto`` (open if the data has it, else close), ``open`` (requires opens) or ``close``.
+        min_trade_value: Trades smaller than this notional are skipped (0 trades everything), >= 0.
+
+    Raises:
+        ConfigError: For a parameter out of range.
+
+    Example:
+        >>> broker = SimulatedBroker(initial_cash=1000.0, cost_bps=10.0)
+        >>> books = broker.open_books(("A", "B"))
+        >>> fills = broker.execute(1, np.array([0.5, np.nan]), np.array([10.0, 20.0]), books, DecisionLog())
+        >>> fills.quantities.round(4).tolist(), round(books.cash, 4)
+        ([50.0], 499.5)
+    """
+
+    def __init__(
+        self,
+        initial_cash: float = 1_000_000.0,
+        cost_bps: float = 0.0,
+        slippage_bps: float = 0.0,
+        fractional_shares: bool = True,
+        fill_price: str = "auto",
+        min_trade_value: float = 0.0,
+    ) -> None:
+        self.initial_cash = initial_cash
+        self.cost_bps = cost_bps
+        self.slippage_bps = slippage_bps
+        self.fractional_shares = fractional_shares
+        self.fill_price = fill_price
+        self.min_trade_value = min_trade_value
+        if not initial_cash > 0:
+            raise ConfigError(f"broker.initial_cash: must be > 0, got {initial_cash!r}")
+        for key in ("cost_bps", "slippage_bps", "min_trade_value"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+                raise ConfigError(f"broker.{key}: must be a number >= 0, got {value!r}")
+        if fill_price not in _FILL_PRICES:
+            raise ConfigError(f"broker.fill_price: must be one of {', '.join(_FILL_PRICES)}, got {fill_price!r}")
+        self._slip = slippage_bps * 1e-4
+        self._cost_rate = cost_bps * 1e-4
+
+    def open_books(self, tickers: tuple[str, ...]) -> PortfolioManager:
+        """Fresh books with ``initial_cash`` and no positions."""
+        return PortfolioManager(tickers, self.initial_cash)
+
+    def fill_prices(self, data: MarketData) -> np.ndarray:
+        """The (days, tickers) prices orders fill at.
+
+        Raises:
+            ConfigError: If ``fill_price`` is ``open`` and the data has no opens.
+        """
+        if self.fill_price == "open" or (self.fill_price == "auto" and data.has("open")):
+            if not data.has("open"):
+                raise ConfigError("broker.fill_price: 'open' needs opening prices, and this data has none")
+            return data.field("open")
+        return data.close
+
+    def execute(
+        self,
+        bar: int,
+        target_weights: np.ndarray,
+        prices: np.ndarray,
+        books: PortfolioManager,
+        log: DecisionLog,
+    ) -> Fills:
+        """Trade ``books`` toward ``target_weights`` at ``prices`` and book the fills.
+
+        Args:
+            bar: Index of the bar the fills happen on (for the decision log).
+            target_weights: Target fraction of equity per ticker; NaN keeps the position.
+            prices: This bar's fill prices, shape (tickers,).
+            books: The books to trade; cash, positions and costs are updated in place.
+            log: Where a scaling of buys for lack of cash is recorded.
+
+        Returns:
+            The fills of this bar.
+        """
+        positions = books.positions
+        equity = books.cash + float(positions @ prices)
+        delta = target_weights * (equity / prices) - positions
+        delta[np.isnan(delta)] = 0.0  # NaN target: keep the position
+        if not self.fractional_shares:
+            np.trunc(delta, out=delta)
+        exec_prices = prices * (1.0 + self._slip * np.sign(delta)) if self._slip else prices
+        notional = delta * exec_prices
+        if self.min_trade_value:
+            small = np.abs(notional) < self.min_trade_value
+            delta[small] = 0.0
+            notional[small] = 0.0
+        cost_rate = self._cost_rate
+        buy_value = float(np.maximum(notional, 0.0).sum())
+        net_value = float(notional.sum())
+        cash_for_buys = books.cash + (buy_value - net_value) * (1.0 - cost_rate)
+        needed = buy_value * (1.0 + cost_rate)
+        # Rounding noise of a full reinvestment (1e-12 of equity) is not a shortage of cash.
+        if needed > cash_for_buys + 1e-12 * equity and buy_value > 0:
+            delta, notional = self._scale_buys(bar, delta, exec_prices, needed, cash_for_buys, log)
+            net_value = float(notional.sum())
+        traded = delta.nonzero()[0]
+        costs = np.abs(notional[traded]) * cost_rate if cost_rate else np.zeros(traded.size)
+        total_cost = float(costs.sum()) if cost_rate else 0.0
+        books.positions = positions + delta
+        books.cash -= net_value + total_cost
+        books.costs += total_cost
+        return Fills(traded, delta[traded], exec_prices[traded], costs)
+
+    def _scale_buys(
+        self,
+        bar: int,
+        delta: np.ndarray,
+        exec_prices: np.ndarray,
+        needed: float,
+        available: float,
+        log: DecisionLog,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scale every buy by one factor so that buys and their costs fit in ``available`` cash."""
+        scale = max(available, 0.0) / needed
+        buys = delta > 0
+        delta[buys] *= scale
+        if not self.fractional_shares:
+            delta[buys] = np.floor(delta[buys])
+        if scale < 1.0 - 1e-9:
+            log.record(bar, "broker", -1, needed, max(available, 0.0), f"buys scaled by {scale:.6f}: not enough cash")
+        return delta, delta * exec_prices
