@@ -1,0 +1,51 @@
+"""``python -m framework``: the Hydra app, with configuration and data errors reported in one clear message."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _explain(error: BaseException) -> str:
+    """One readable message for a composition or configuration error, naming the key and the allowed keys."""
+    from omegaconf import DictConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    lines = [str(error).strip()]
+    cause = error.__cause__ or error.__context__
+    while cause is not None:
+        if isinstance(cause, OmegaConfBaseException):
+            lines.append(str(cause).strip())
+            parent = getattr(cause, "parent_node", None)
+            if isinstance(parent, DictConfig):
+                keys = [str(k) for k in parent.keys()]
+                lines.append(f"allowed keys here: {', '.join(keys)}")
+            break
+        cause = cause.__cause__ or cause.__context__
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the app; return the process exit code (2 for a configuration or data error)."""
+    # Let errors reach this function instead of Hydra's own report, so they can be explained in one message.
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from framework.app import main as hydra_main
+    from framework.core.errors import PortfolioLabError
+
+    try:
+        hydra_main()
+    except PortfolioLabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (HydraException, OmegaConfBaseException) as error:
+        print(f"error: {_explain(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

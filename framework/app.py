@@ -1,0 +1,214 @@
+"""The Hydra entry point: compose the config, build the components, run the benchmark, track it in MLflow."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+import framework
+from framework.agents.base import Agent, Orchestrator
+from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
+from framework.config.catalogue import CONFIG_DIR
+from framework.config.components import build_component
+from framework.config.portfolio import build_portfolio
+from framework.config.schema import validate_run_config
+from framework.core.errors import ConfigError, TrackingError
+from framework.execution.broker import SimulatedBroker
+
+log = logging.getLogger("framework")
+
+#: The repository root (where ``conf/`` lives), used to read the git commit of a run.
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> float:
+    """Hydra task: one backtest job. Returns the value of ``optimized_metric`` for sweepers."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    choices = {k: str(v) for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra") and v}
+    sweep_dir = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None
+    overrides = list(hydra_cfg.overrides.task)
+    return run(cfg, Path(hydra_cfg.runtime.output_dir), choices=choices, overrides=overrides, sweep_dir=sweep_dir)
+
+
+def run(
+    cfg: DictConfig,
+    output_dir: Path,
+    *,
+    choices: Mapping[str, str] | None = None,
+    overrides: list[str] | None = None,
+    sweep_dir: str | None = None,
+) -> float:
+    """Run one job from a composed config and return its ``optimized_metric``.
+
+    Everything is written to ``output_dir`` first (metrics, equity, trades, decisions, plot, resolved config),
+    then logged to MLflow, so a tracking store that cannot be reached loses nothing.
+
+    Args:
+        cfg: The composed config (from ``@hydra.main`` or Hydra's compose API).
+        output_dir: Where the job's files go (Hydra's ``runtime.output_dir``).
+        choices: The group choices (``strategy: ma_crossover`` ...), logged as tags.
+        overrides: The job's command-line overrides, used to name the run.
+        sweep_dir: The sweep folder when the job is part of a multirun (its parent MLflow run id lives there).
+
+    Returns:
+        The value of ``cfg.optimized_metric``.
+
+    Raises:
+        ConfigError: For an invalid key or value, naming it.
+        DataError: For invalid data, naming the ticker and date.
+    """
+    output_dir = Path(output_dir)
+    container = _resolve(cfg)
+    validate_run_config(container)
+    check_metric_key(container["optimized_metric"])
+    report = build_and_run(cfg, container)
+    files = report.write(output_dir)
+    config_file = output_dir / "config.yaml"
+    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(container)))
+
+    print(f"\n{report.name}: {len(report.result.tickers)} tickers, {len(report.result.dates)} bars "
+          f"({report.result.dates[0]} .. {report.result.dates[-1]})")  # fmt: skip
+    print(report.summary_table())
+    tracking = container.get("tracking") or {}
+    if tracking.get("enabled", True):
+        _track(container, report, files, config_file, output_dir, choices or {}, overrides or [], sweep_dir)
+    print(f"results: {output_dir.resolve()}")
+    value = report.metrics[container["optimized_metric"]]
+    return float(value)
+
+
+def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkReport:
+    """Build data, portfolio, agents, broker and split from the config, and run the benchmark.
+
+    Args:
+        cfg: The composed config (for resolving interpolations in group files).
+        container: The same config resolved to plain containers.
+
+    Returns:
+        The :class:`BenchmarkReport`.
+    """
+    loader = build_component(container["data"], "data", object)
+    if not hasattr(loader, "load"):
+        raise ConfigError(f"data._target_: {container['data']['_target_']} has no load() method")
+    data = loader.load()
+    portfolio = build_portfolio(
+        container["portfolio"], data.tickers, default_aggregator=container["aggregator"], resolve=_resolver(cfg)
+    )
+    if portfolio.tickers != data.tickers:
+        data = data.select(portfolio.tickers)
+    agents = container.get("agent") or {}
+    if not isinstance(agents, Mapping):
+        raise ConfigError(f"agent: expected a mapping stage name -> agent, got {agents!r}")
+    orchestrator = Orchestrator({name: build_component(spec, f"agent.{name}", Agent) for name, spec in agents.items()})
+    broker = build_component(container["broker"], "broker", SimulatedBroker)
+    benchmark = container["benchmark"]
+    split = build_component(benchmark["split"], "benchmark.split", object)
+    return run_benchmark(
+        data, portfolio, orchestrator, broker, split,
+        periods_per_year=benchmark.get("periods_per_year", 252), risk_free_rate=benchmark.get("risk_free_rate", 0.0),
+    )  # fmt: skip
+
+
+def _resolve(cfg: DictConfig) -> dict[str, Any]:
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", "") or ""
+        raise ConfigError(f"{key}: {str(error).splitlines()[0]}" if key else str(error).splitlines()[0]) from None
+    assert isinstance(container, dict)
+    container.pop("hydra", None)
+    return container
+
+
+def _resolver(cfg: DictConfig) -> Any:
+    """Resolve interpolations (``${seed}``) of a group file read by the portfolio against the run's config."""
+
+    def resolve(content: dict[str, Any]) -> dict[str, Any]:
+        if "${" not in json.dumps(content, default=str):
+            return content
+        root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        OmegaConf.set_struct(root, False)
+        root["__entry__"] = content
+        resolved = OmegaConf.to_container(root["__entry__"], resolve=True)
+        assert isinstance(resolved, dict)
+        return resolved
+
+    return resolve
+
+
+def _track(
+    container: Mapping[str, Any],
+    report: BenchmarkReport,
+    files: Mapping[str, Path],
+    config_file: Path,
+    output_dir: Path,
+    choices: Mapping[str, str],
+    overrides: list[str],
+    sweep_dir: str | None,
+) -> None:
+    from framework.tracking import flatten_params, log_run, resolve_tracking_uri, sweep_parent_run_id
+
+    tracking = container.get("tracking") or {}
+    uri = resolve_tracking_uri(tracking.get("tracking_uri"))
+    tags = {
+        **{f"choice.{group}": option for group, option in choices.items()},
+        "portfolio": report.name,
+        "data_fingerprint": report.data_fingerprint,
+        "package_version": framework.__version__,
+        **_git_tags(),
+    }
+    if overrides:
+        tags["overrides"] = " ".join(overrides)
+    series = {"equity": report.result.equity, "baseline_equity": report.baseline.equity}
+    dirs = {".hydra": output_dir / ".hydra"} if (output_dir / ".hydra").is_dir() else {}
+    run_name = tracking.get("run_name") or " ".join([report.name, *overrides])[:200]
+    try:
+        tracked = log_run(
+            tracking_uri=uri,
+            experiment_name=str(container["experiment_name"]),
+            run_name=run_name,
+            params=flatten_params(container),
+            tags=tags,
+            metrics=report.metrics,
+            series=series if tracking.get("log_equity_series", True) else None,
+            artifacts=[*files.values(), config_file],
+            artifact_dirs=dirs,
+            parent_run_id=sweep_parent_run_id(sweep_dir) if sweep_dir else None,
+        )
+    except TrackingError as error:
+        print(
+            f"warning: the run was not tracked: {error}\n"
+            f"nothing is lost: every result of this run is in {output_dir.resolve()}",
+            file=sys.stderr,
+        )
+        return
+    print(f"mlflow run {tracked.run_id} in experiment '{container['experiment_name']}' at {uri}")
+    print(f"view it with: {tracked.ui_hint}")
+
+
+def _git_tags() -> dict[str, str]:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"mlflow.source.git.commit": commit, "git_commit": commit, "git_dirty": str(bool(dirty)).lower()}

@@ -1,0 +1,226 @@
+"""The benchmark runner: a portfolio and its baseline on the same data, metrics per segment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from framework.agents.base import Orchestrator
+from framework.agents.sizing import EqualWeightSizing
+from framework.backtest.engine import run_backtest
+from framework.backtest.portfolio import PortfolioStrategy
+from framework.backtest.result import BacktestResult
+from framework.benchmark.metrics import METRIC_NAMES, compute_metrics
+from framework.core.errors import ConfigError
+from framework.core.market_data import MarketData
+from framework.core.types import SignalFrame
+from framework.execution.broker import SimulatedBroker
+
+#: Segment names a metric key may start with; ``full`` is the whole span.
+SEGMENTS: tuple[str, ...] = ("train", "val", "test", "full")
+
+
+class Splitter(Protocol):
+    """Anything that cuts dates into named contiguous segments (see :class:`framework.data.HoldoutSplit`)."""
+
+    def segments(self, dates: np.ndarray) -> dict[str, tuple[int, int]]:
+        """Ordered segment name -> (start, stop) bar range."""
+        ...
+
+
+def check_metric_key(key: str, name: str = "optimized_metric") -> None:
+    """Check that ``key`` names a metric the runner produces.
+
+    Args:
+        key: ``<segment>/<metric>`` or ``baseline/<segment>/<metric>``.
+        name: Config key holding it, for the message.
+
+    Raises:
+        ConfigError: Listing the valid segments and metrics.
+
+    Example:
+        >>> check_metric_key("val/sharpe")
+        >>> check_metric_key("val/sharp")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: optimized_metric: 'val/sharp' is not a metric; use <segment>/<metric> with segment in train, val, test, full and metric in total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar, turnover, exposure, n_trades, hit_rate (prefix baseline/ for the baseline)
+    """
+    parts = str(key).split("/")
+    if parts and parts[0] == "baseline":
+        parts = parts[1:]
+    if len(parts) != 2 or parts[0] not in SEGMENTS or parts[1] not in METRIC_NAMES:
+        raise ConfigError(
+            f"{name}: '{key}' is not a metric; use <segment>/<metric> with segment in {', '.join(SEGMENTS)} "
+            f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline)"
+        )
+
+
+def baseline_backtest(data: MarketData, broker: SimulatedBroker) -> BacktestResult:
+    """Equal-weight buy-and-hold of every ticker: bought at the first fill, never rebalanced.
+
+    Args:
+        data: The price panel.
+        broker: The same broker (costs, slippage, cash) as the strategy.
+
+    Returns:
+        The baseline's :class:`BacktestResult`.
+
+    Example:
+        >>> close = np.array([[10.0, 10.0], [10.0, 10.0], [20.0, 10.0]])
+        >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"), close)
+        >>> baseline_backtest(data, SimulatedBroker(initial_cash=100.0)).equity.tolist()
+        [100.0, 100.0, 150.0]
+    """
+    always = np.ones(data.shape)
+    pipeline = Orchestrator({"baseline": EqualWeightSizing(rebalance="never")})
+    return run_backtest(data, SignalFrame(always, always), pipeline, broker)
+
+
+def segment_metrics(
+    result: BacktestResult,
+    segments: Mapping[str, tuple[int, int]],
+    periods_per_year: int = 252,
+    risk_free_rate: float = 0.0,
+    prefix: str = "",
+) -> dict[str, float]:
+    """Every metric of every segment, keyed ``<prefix><segment>/<metric>``.
+
+    Args:
+        result: A backtest.
+        segments: Segment name -> (start, stop) bars; ``full`` is added for the whole span.
+        periods_per_year: Bars per year, for annualization.
+        risk_free_rate: Annual risk-free rate for Sharpe and Sortino.
+        prefix: Prepended to every key (``baseline/``).
+
+    Returns:
+        The flat metric mapping.
+    """
+    exposure = result.gross_exposure()
+    spans = {**segments, "full": (0, len(result.equity))}
+    metrics: dict[str, float] = {}
+    for segment, (start, stop) in spans.items():
+        values = compute_metrics(
+            result.equity, start, stop,
+            traded_value=result.traded_value, gross_exposure=exposure, trade_counts=result.trade_counts,
+            periods_per_year=periods_per_year, risk_free_rate=risk_free_rate,
+        )  # fmt: skip
+        metrics.update({f"{prefix}{segment}/{name}": value for name, value in values.items()})
+    return metrics
+
+
+@dataclass
+class BenchmarkReport:
+    """A portfolio's backtest beside its baseline's, with metrics per segment.
+
+    Attributes:
+        name: The portfolio's name.
+        result: The portfolio's backtest.
+        baseline: The equal-weight buy-and-hold baseline on the same data and broker.
+        segments: Segment name -> (start, stop) bar range.
+        metrics: ``<segment>/<metric>`` for the portfolio, ``baseline/<segment>/<metric>`` for the baseline,
+            for example ``{"test/sharpe": 0.61, "baseline/test/sharpe": 0.55, ...}``.
+        data_fingerprint: Hash of the data the run used.
+    """
+
+    name: str
+    result: BacktestResult
+    baseline: BacktestResult
+    segments: dict[str, tuple[int, int]]
+    metrics: dict[str, float]
+    data_fingerprint: str
+
+    def summary_table(self) -> str:
+        """A short text table: key metrics per segment, portfolio against baseline."""
+        shown = ("total_return", "cagr", "sharpe", "max_drawdown", "turnover")
+        header = f"{'segment':<8}{'':<10}" + "".join(f"{m:>14}" for m in shown)
+        lines = [header, "-" * len(header)]
+        for segment in (*self.segments, "full"):
+            for who, prefix in (("portfolio", ""), ("baseline", "baseline/")):
+                cells = "".join(f"{self.metrics[f'{prefix}{segment}/{m}']:>14.4f}" for m in shown)
+                lines.append(f"{segment if who == 'portfolio' else '':<8}{who:<10}{cells}")
+        return "\n".join(lines)
+
+    def segment_dates(self) -> dict[str, tuple[str, str]]:
+        """Segment name -> (first date, last date) as ISO strings."""
+        dates = self.result.dates
+        return {name: (str(dates[start]), str(dates[stop - 1])) for name, (start, stop) in self.segments.items()}
+
+    def write(self, folder: Path) -> dict[str, Path]:
+        """Write the run's results as files (CSV, JSON, PNG) into ``folder``.
+
+        Args:
+            folder: Output folder, created if needed.
+
+        Returns:
+            File role -> path: ``metrics``, ``equity``, ``positions``, ``trades``, ``orders``, ``decisions``,
+            ``plot``.
+        """
+        from framework.benchmark.plots import plot_equity_drawdown
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {
+            "metrics": folder / "metrics.json",
+            "equity": folder / "equity.csv",
+            "positions": folder / "positions.csv",
+            "trades": folder / "trades.csv",
+            "orders": folder / "orders.csv",
+            "decisions": folder / "decisions.csv",
+            "plot": folder / "equity_drawdown.png",
+        }
+        summary = {"portfolio": self.name, "data_fingerprint": self.data_fingerprint,
+                   "segments": self.segment_dates(), "metrics": self.metrics}  # fmt: skip
+        files["metrics"].write_text(json.dumps(summary, indent=2, allow_nan=True))
+        equity = self.result.equity_frame()
+        equity["baseline_equity"] = self.baseline.equity
+        equity.to_csv(files["equity"])
+        self.result.positions_frame().to_csv(files["positions"])
+        self.result.trades_frame().to_csv(files["trades"], index=False)
+        self.result.orders_frame().to_csv(files["orders"], index=False)
+        self.result.decisions_frame().to_csv(files["decisions"], index=False)
+        plot_equity_drawdown(self, files["plot"])
+        return files
+
+
+def run_benchmark(
+    data: MarketData,
+    portfolio: PortfolioStrategy,
+    orchestrator: Orchestrator,
+    broker: SimulatedBroker,
+    split: Splitter,
+    *,
+    periods_per_year: int = 252,
+    risk_free_rate: float = 0.0,
+) -> BenchmarkReport:
+    """Fit on train, backtest the whole span, and measure the portfolio and its baseline per segment.
+
+    The backtest runs over every bar (the bars before a segment serve as its warm-up); only the fit of the
+    portfolio's learning components is restricted to the train segment.
+
+    Args:
+        data: The panel, already cut to the portfolio's tickers.
+        portfolio: Strategies and aggregators per ticker.
+        orchestrator: The decision pipeline.
+        broker: Fills, costs, cash.
+        split: Cuts the dates into train / val / test.
+        periods_per_year: Bars per year.
+        risk_free_rate: Annual risk-free rate.
+
+    Returns:
+        The :class:`BenchmarkReport`.
+    """
+    segments = split.segments(data.dates)
+    if "train" not in segments:
+        raise ConfigError(f"benchmark.split: must produce a 'train' segment, got {', '.join(segments)}")
+    portfolio.fit(data, train_stop=segments["train"][1])
+    signals = portfolio.generate(data)
+    result = run_backtest(data, signals, orchestrator, broker)
+    baseline = baseline_backtest(data, broker)
+    metrics = segment_metrics(result, segments, periods_per_year, risk_free_rate)
+    metrics.update(segment_metrics(baseline, segments, periods_per_year, risk_free_rate, prefix="baseline/"))
+    return BenchmarkReport(portfolio.name, result, baseline, segments, metrics, data.fingerprint())

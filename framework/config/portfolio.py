@@ -1,0 +1,252 @@
+"""Portfolios written in YAML, turned into a :class:`~framework.backtest.PortfolioStrategy`.
+
+The shape of a ``portfolio`` config (every key but ``strategies`` optional)::
+
+    name: multi_strategy
+    tickers: all                      # or a list: [AAPL, MSFT, ...]
+    strategies:                       # applied to every ticker; label -> entry
+      ma_crossover: {weight: 0.5, short_window: 20}   # a name in the `strategy` group, params in place
+      rsi: 0.5                        # just a weight: the group's defaults
+      mine: {_target_: plugins.example_strategy.Breakout, weight: 1.0, lookback: 20}   # any class
+    aggregator: weighted_average      # a name in the `aggregator` group, a mapping with params, or null
+    overrides:                        # per ticker: merged onto the defaults by label, null removes one
+      AAPL:
+        strategies: {rsi: null, ma_crossover: {short_window: 5}}
+        aggregator: {name: weighted_average, confidence_weighted: true}
+
+An entry without ``_target_`` takes its class and defaults from ``conf/strategy/<label>.yaml`` (or from
+``conf/strategy/<strategy>.yaml`` when it says ``strategy: <name>``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from framework.aggregation.base import Aggregator
+from framework.backtest.portfolio import PortfolioStrategy, Sleeve, StrategySlot
+from framework.config.catalogue import Catalogue
+from framework.config.components import build_component
+from framework.core.errors import ConfigError, DataError
+from framework.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+
+PORTFOLIO_KEYS = ("name", "tickers", "strategies", "aggregator", "overrides")
+OVERRIDE_KEYS = ("strategies", "aggregator")
+
+Resolver = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _identity(content: dict[str, Any]) -> dict[str, Any]:
+    return content
+
+
+def resolve_entry(
+    label: str, entry: Any, key: str, catalogue: Catalogue, resolve: Resolver = _identity
+) -> tuple[dict[str, Any], float] | None:
+    """The component spec and weight of one strategy (or aggregator) entry of a portfolio.
+
+    Args:
+        label: The entry's key in the portfolio (a group name unless the entry says otherwise).
+        entry: ``None`` (removed), a number (weight, group defaults), a group name, or a mapping with
+            ``weight``, optionally ``_target_`` or ``strategy``/``name``, and parameters.
+        key: Dotted config key of the entry, for error messages.
+        catalogue: The config group the names refer to.
+        resolve: Resolves interpolations (``${seed}``) in a group file against the whole config.
+
+    Returns:
+        ``(spec, weight)``, or ``None`` for a removed entry.
+
+    Raises:
+        ConfigError: For a name not in the group (listing those that are) or a bad weight.
+
+    Example:
+        >>> spec, weight = resolve_entry("ma_crossover", {"weight": 2, "short_window": 5}, "p.s.ma",
+        ...                              Catalogue("strategy"))
+        >>> spec["short_window"], spec["long_window"], weight
+        (5, 50, 2.0)
+    """
+    if entry is None:
+        return None
+    if isinstance(entry, bool):
+        raise ConfigError(f"{key}: expected a weight, a name in the {catalogue.group} group or a mapping, got {entry!r}")
+    if isinstance(entry, (int, float)):
+        entry = {"weight": entry}
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{key}: expected a weight, a name in the {catalogue.group} group or a mapping, got {entry!r}")
+    params = dict(entry)
+    weight = params.pop("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+        raise ConfigError(f"{key}.weight: must be a number >= 0, got {weight!r}")
+    if "_target_" in params:
+        return params, float(weight)
+    name = params.pop(catalogue.group, None) or params.pop("name", None) or label
+    base = resolve(catalogue.get(str(name), key))
+    base.pop("weight", None)
+    return {**base, **params}, float(weight)
+
+
+def build_portfolio(
+    config: Mapping[str, Any],
+    available_tickers: Sequence[str],
+    *,
+    default_aggregator: Mapping[str, Any],
+    strategies: Catalogue | None = None,
+    aggregators: Catalogue | None = None,
+    resolve: Resolver = _identity,
+) -> PortfolioStrategy:
+    """Build the portfolio's strategies and aggregators, grouping tickers that share them.
+
+    Args:
+        config: The resolved ``portfolio`` mapping (see the module docstring for its shape).
+        available_tickers: Tickers of the loaded data.
+        default_aggregator: The ``aggregator`` group's choice, used where the portfolio names none.
+        strategies: Catalogue of the ``strategy`` group.
+        aggregators: Catalogue of the ``aggregator`` group.
+        resolve: Resolves interpolations in group files.
+
+    Returns:
+        The :class:`PortfolioStrategy`, one sleeve per distinct set of strategies and aggregator.
+
+    Raises:
+        ConfigError: For an unknown key, a strategy or aggregator name that does not exist, a negative weight,
+            two entries of the same strategy class on one ticker, or a ticker with no strategy.
+        DataError: For tickers absent from the data (the message lists the available ones).
+
+    Example:
+        >>> portfolio = build_portfolio(
+        ...     {"name": "demo", "tickers": ["A", "B"], "strategies": {"ma_crossover": {"short_window": 5}},
+        ...      "overrides": {"B": {"strategies": {"ma_crossover": {"short_window": 20}}}}},
+        ...     ["A", "B", "C"], default_aggregator={"_target_": "framework.aggregation.WeightedAverage"})
+        >>> [(s.tickers, s.strategies[0].strategy.short_window) for s in portfolio.sleeves]
+        [(('A',), 5), (('B',), 20)]
+    """
+    strategies = strategies or Catalogue("strategy")
+    aggregators = aggregators or Catalogue("aggregator")
+    _check_keys(config, PORTFOLIO_KEYS, "portfolio")
+    name = str(config.get("name", "portfolio"))
+    tickers = _tickers(config.get("tickers", "all"), available_tickers)
+    defaults = config.get("strategies")
+    if not isinstance(defaults, Mapping) or not defaults:
+        raise ConfigError("portfolio.strategies: needs at least one strategy (label: entry)")
+    overrides = config.get("overrides") or {}
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(f"portfolio.overrides: expected a mapping ticker -> overrides, got {overrides!r}")
+    unknown = [t for t in overrides if t not in tickers]
+    if unknown:
+        raise ConfigError(
+            f"portfolio.overrides: {', '.join(map(str, unknown))} not among the portfolio's tickers "
+            f"({', '.join(tickers)})"
+        )
+
+    groups: dict[str, list[str]] = {}
+    specs: dict[str, tuple[list[tuple[str, dict[str, Any], float]], dict[str, Any]]] = {}
+    for ticker in tickers:
+        override = overrides.get(ticker) or {}
+        _check_keys(override, OVERRIDE_KEYS, f"portfolio.overrides.{ticker}")
+        key_root = f"portfolio.overrides.{ticker}" if ticker in overrides else "portfolio"
+        merged = _merge_entries(defaults, override.get("strategies") or {}, f"{key_root}.strategies")
+        slots = []
+        for label, entry in merged.items():
+            resolved = resolve_entry(label, entry, f"{key_root}.strategies.{label}", strategies, resolve)
+            if resolved is not None:
+                slots.append((label, *resolved))
+        if not slots:
+            raise ConfigError(f"{key_root}.strategies: ticker '{ticker}' is left with no strategy")
+        _check_unique_types(slots, ticker, f"{key_root}.strategies")
+        aggregator = _aggregator_spec(override.get("aggregator", config.get("aggregator")), default_aggregator,
+                                      f"{key_root}.aggregator", aggregators, resolve)
+        signature = json.dumps([slots, aggregator], sort_keys=True, default=str)
+        groups.setdefault(signature, []).append(ticker)
+        specs[signature] = (slots, aggregator)
+
+    sleeves = []
+    for signature, members in groups.items():
+        slots, aggregator = specs[signature]
+        key_root = "portfolio" if len(groups) == 1 else f"portfolio.overrides.{members[0]}"
+        built = [
+            StrategySlot(label, build_component(spec, f"{key_root}.strategies.{label}", Strategy), weight)
+            for label, spec, weight in slots
+        ]
+        _note_weights(built, key_root)
+        sleeves.append(Sleeve(tuple(members), built, build_component(aggregator, f"{key_root}.aggregator", Aggregator)))
+    return PortfolioStrategy(sleeves, name=name)
+
+
+def _check_keys(config: Mapping[str, Any], allowed: Sequence[str], key: str) -> None:
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{key}: expected a mapping, got {config!r}")
+    for name in config:
+        if name not in allowed:
+            raise ConfigError(f"{key}.{name}: unknown key; allowed keys: {', '.join(allowed)}")
+
+
+def _tickers(value: Any, available: Sequence[str]) -> list[str]:
+    if value in (None, "all"):
+        return list(available)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not value:
+        raise ConfigError(f"portfolio.tickers: expected 'all' or a non-empty list of tickers, got {value!r}")
+    tickers = [str(t) for t in value]
+    duplicates = sorted({t for t in tickers if tickers.count(t) > 1})
+    if duplicates:
+        raise ConfigError(f"portfolio.tickers: listed more than once: {', '.join(duplicates)}")
+    missing = [t for t in tickers if t not in available]
+    if missing:
+        raise DataError(
+            f"portfolio.tickers: not in the data: {', '.join(missing)}; available: {', '.join(available)}"
+        )
+    return tickers
+
+
+def _merge_entries(defaults: Mapping[str, Any], override: Mapping[str, Any], key: str) -> dict[str, Any]:
+    if not isinstance(override, Mapping):
+        raise ConfigError(f"{key}: expected a mapping label -> entry, got {override!r}")
+    merged = dict(defaults)
+    for label, entry in override.items():
+        base = merged.get(label)
+        if isinstance(entry, Mapping) and isinstance(base, Mapping) and "_target_" not in entry:
+            merged[label] = {**base, **entry}
+        elif isinstance(entry, Mapping) and isinstance(base, (int, float)) and not isinstance(base, bool):
+            merged[label] = {"weight": base, **entry}
+        else:
+            merged[label] = entry
+    return merged
+
+
+def _check_unique_types(slots: list[tuple[str, dict[str, Any], float]], ticker: str, key: str) -> None:
+    seen: dict[str, str] = {}
+    for label, spec, _ in slots:
+        target = str(spec.get("_target_"))
+        if target in seen:
+            raise ConfigError(
+                f"{key}: '{seen[target]}' and '{label}' are both {target.rpartition('.')[2]} on ticker '{ticker}'; "
+                "use one instance of each strategy type per ticker"
+            )
+        seen[target] = label
+
+
+def _aggregator_spec(
+    entry: Any, default: Mapping[str, Any], key: str, catalogue: Catalogue, resolve: Resolver
+) -> dict[str, Any]:
+    if entry is None:
+        return dict(default)
+    if isinstance(entry, Mapping) and "name" not in entry and "_target_" not in entry:
+        raise ConfigError(f"{key}: name the aggregator ('name: weighted_average') or give its '_target_'")
+    resolved = resolve_entry("", entry, key, catalogue, resolve)
+    assert resolved is not None
+    return resolved[0]
+
+
+def _note_weights(slots: list[StrategySlot], key: str) -> None:
+    total = sum(slot.weight for slot in slots)
+    if total == 0:
+        raise ConfigError(f"{key}.strategies: the weights sum to 0; give at least one strategy a positive weight")
+    if len(slots) > 1 and abs(total - 1.0) > 1e-9:
+        log.info("%s.strategies: weights sum to %.4g, normalized to 1", key, total)

@@ -1,0 +1,142 @@
+"""The shape of a run's config: which keys each fixed section allows, checked before anything runs.
+
+Components (``data``, ``strategy``, ``aggregator``, agents, ``broker``, ``benchmark.split``) are checked against
+their class's constructor when they are built; the sections below have fixed keys, described by dataclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from framework.core.errors import ConfigError
+
+
+@dataclass
+class TrackingConfig:
+    """``tracking``: where and what MLflow records.
+
+    Attributes:
+        enabled: Log the run to MLflow.
+        tracking_uri: Store URI; ``None`` for ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
+        run_name: MLflow run name; ``None`` for one made of the portfolio and the overrides.
+        log_equity_series: Log the equity curve as a metric series stepped by bar.
+    """
+
+    enabled: bool = True
+    tracking_uri: str | None = None
+    run_name: str | None = None
+    log_equity_series: bool = True
+
+
+@dataclass
+class BenchmarkConfig:
+    """``benchmark``: how the data is split and how metrics are annualized.
+
+    Attributes:
+        split: The splitter component (``_target_: framework.data.HoldoutSplit`` ...).
+        periods_per_year: Bars per year (252 for daily data).
+        risk_free_rate: Annual risk-free rate used by Sharpe and Sortino.
+    """
+
+    split: dict[str, Any] = field(default_factory=dict)
+    periods_per_year: int = 252
+    risk_free_rate: float = 0.0
+
+
+@dataclass
+class RunConfig:
+    """The root of a run's config: one entry per config group plus the run's own settings.
+
+    Attributes:
+        data: The data loader component.
+        portfolio: The portfolio (see :mod:`framework.config.portfolio`).
+        strategy: The ``strategy`` group's choice (a strategy component).
+        aggregator: The ``aggregator`` group's choice.
+        agent: The decision pipeline: stage name -> agent component, in order.
+        benchmark: See :class:`BenchmarkConfig`.
+        tracking: See :class:`TrackingConfig`.
+        broker: The simulated broker component.
+        seed: Seed of every random component.
+        experiment_name: MLflow experiment.
+        optimized_metric: ``<segment>/<metric>`` the task returns for sweepers.
+    """
+
+    data: dict[str, Any] = field(default_factory=dict)
+    portfolio: dict[str, Any] = field(default_factory=dict)
+    strategy: dict[str, Any] = field(default_factory=dict)
+    aggregator: dict[str, Any] = field(default_factory=dict)
+    agent: dict[str, Any] = field(default_factory=dict)
+    benchmark: dict[str, Any] = field(default_factory=dict)
+    tracking: dict[str, Any] = field(default_factory=dict)
+    broker: dict[str, Any] = field(default_factory=dict)
+    seed: int = 42
+    experiment_name: str = "portfolio-lab"
+    optimized_metric: str = "val/sharpe"
+
+
+_SECTIONS = {"tracking": TrackingConfig, "benchmark": BenchmarkConfig}
+
+
+def check_keys(config: Mapping[str, Any], schema: type, key: str = "") -> None:
+    """Raise for a key of ``config`` that ``schema`` (a dataclass) does not have.
+
+    Args:
+        config: The mapping to check.
+        schema: Dataclass listing the allowed keys.
+        key: Dotted path of ``config``, for the message ("" for the root).
+
+    Raises:
+        ConfigError: Naming the full path of the unknown key and the allowed keys.
+
+    Example:
+        >>> check_keys({"enabled": True, "tracking_urI": None}, TrackingConfig, "tracking")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: tracking.tracking_urI: unknown key; allowed keys: enabled, tracking_uri, run_name, log_equity_series
+    """
+    allowed = [f.name for f in fields(schema)]
+    for name in config:
+        if name not in allowed:
+            path = f"{key}.{name}" if key else str(name)
+            raise ConfigError(f"{path}: unknown key; allowed keys: {', '.join(allowed)}")
+
+
+def validate_run_config(config: Mapping[str, Any]) -> None:
+    """Check the root and the fixed sections of a resolved run config (``hydra`` is ignored).
+
+    Args:
+        config: The resolved config as plain containers.
+
+    Raises:
+        ConfigError: For an unknown or missing key, or a value of the wrong kind, naming its full path.
+
+    Example:
+        >>> validate_run_config({"seed": 1, "tracking": {"enabled": "yes"}})
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: tracking.enabled: must be true or false, got 'yes'
+    """
+    check_keys({k: v for k, v in config.items() if k != "hydra"}, RunConfig)
+    for section, schema in _SECTIONS.items():
+        value = config.get(section)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{section}: expected a mapping, got {value!r}")
+        check_keys(value, schema, section)
+    tracking = config.get("tracking") or {}
+    for name in ("enabled", "log_equity_series"):
+        if name in tracking and not isinstance(tracking[name], bool):
+            raise ConfigError(f"tracking.{name}: must be true or false, got {tracking[name]!r}")
+    benchmark = config.get("benchmark") or {}
+    ppy = benchmark.get("periods_per_year", 252)
+    if isinstance(ppy, bool) or not isinstance(ppy, int) or ppy < 1:
+        raise ConfigError(f"benchmark.periods_per_year: must be a positive integer, got {ppy!r}")
+    rate = benchmark.get("risk_free_rate", 0.0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not -1 < rate < 1:
+        raise ConfigError(f"benchmark.risk_free_rate: must be a number in (-1, 1), got {rate!r}")
+    seed = config.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")

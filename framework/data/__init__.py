@@ -1,0 +1,34 @@
+"""Data layer: loaders (bundled S&P 500 sample, CSV/Parquet, synthetic prices), validation, splitting."""
+
+from framework.data.loaders import (
+    LAYOUTS,
+    CSVLoader,
+    ParquetLoader,
+    SP500Loader,
+    SyntheticLoader,
+    frame_to_market_data,
+    load_sp500_index,
+)
+from framework.data.split import SEGMENTS, HoldoutSplit
+from framework.data.validation import (
+    MISSING_POLICIES,
+    build_market_data,
+    check_missing_policy,
+    parse_iso_date,
+)
+
+__all__ = [
+    "LAYOUTS",
+    "MISSING_POLICIES",
+    "SEGMENTS",
+    "CSVLoader",
+    "HoldoutSplit",
+    "ParquetLoader",
+    "SP500Loader",
+    "SyntheticLoader",
+    "build_market_data",
+    "check_missing_policy",
+    "frame_to_market_data",
+    "load_sp500_index",
+    "parse_iso_date",
+]

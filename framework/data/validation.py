@@ -1,0 +1,354 @@
+"""Validation of raw price arrays into a :class:`MarketData` panel, with a policy for missing values."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from framework.core.errors import ConfigError, DataError
+from framework.core.market_data import FIELDS, MarketData
+
+#: Valid values of the ``missing`` parameter of loaders and :func:`build_market_data`.
+MISSING_POLICIES: tuple[str, ...] = ("error", "ffill", "drop_ticker")
+#: Fields that hold prices: finite and strictly positive where present.
+PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_iso_date(key: str, value: object) -> np.datetime64 | None:
+    """Read a config date given as ``'YYYY-MM-DD'`` (or a ``datetime.date``); ``None`` stays ``None``.
+
+    Args:
+        key: Config key the value comes from, named in the error.
+        value: The date as an ISO string, a ``datetime.date``, or ``None``.
+
+    Returns:
+        The day as ``numpy.datetime64[D]``, or ``None``.
+
+    Raises:
+        ConfigError: Naming ``key`` when the value is not a valid ISO date.
+
+    Example:
+        >>> parse_iso_date("start", "2015-01-02")
+        np.datetime64('2015-01-02')
+        >>> parse_iso_date("start", "01/02/2015")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: start: expected an ISO date 'YYYY-MM-DD' such as '2015-01-02' \
+or null, got '01/02/2015'
+
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        return np.datetime64(value, "D")
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return np.datetime64(value.strip(), "D")
+        except ValueError:
+            pass
+    raise ConfigError(f"{key}: expected an ISO date 'YYYY-MM-DD' such as '2015-01-02' or null, got {value!r}")
+
+
+def check_missing_policy(missing: object, ffill_limit: object) -> None:
+    """Check the ``missing`` policy name and ``ffill_limit``.
+
+    Args:
+        missing: One of :data:`MISSING_POLICIES`.
+        ffill_limit: Maximum number of consecutive bars forward-filled, or ``None`` for no limit.
+
+    Raises:
+        ConfigError: Naming the key and listing what is valid.
+
+    Example:
+        >>> check_missing_policy("ffill", 5)
+        >>> check_missing_policy("interpolate", None)
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: missing: unknown policy 'interpolate'; valid policies are \
+error, ffill, drop_ticker
+
+    """
+    if not isinstance(missing, str) or missing not in MISSING_POLICIES:
+        raise ConfigError(
+            f"missing: unknown policy {missing!r}; valid policies are {', '.join(MISSING_POLICIES)}"
+        )
+    if ffill_limit is None:
+        return
+    if isinstance(ffill_limit, bool) or not isinstance(ffill_limit, (int, np.integer)) or ffill_limit < 1:
+        raise ConfigError(
+            "ffill_limit: must be a positive integer (consecutive bars) or null for no limit, "
+            f"got {ffill_limit!r}"
+        )
+
+
+def build_market_data(
+    dates: Sequence[object] | np.ndarray,
+    tickers: Sequence[str],
+    fields: Mapping[str, np.ndarray | None],
+    *,
+    missing: str = "error",
+    ffill_limit: int | None = None,
+    source: str = "",
+    copy: bool = True,
+) -> MarketData:
+    """Validate raw arrays and build a :class:`MarketData` panel.
+
+    Checks, in order: dates are ISO days, unique and strictly increasing; tickers are unique; every field has
+    shape (days, tickers); prices (open, high, low, close) are positive and volumes non-negative, both finite
+    (an infinite value is an error under every policy); then missing values (NaN) are handled by ``missing``:
+
+    - ``"error"``: any NaN is an error naming the first ticker and date missing.
+    - ``"ffill"``: each field is forward-filled along time, at most ``ffill_limit`` consecutive bars (``None``
+      = unlimited). A NaN before a ticker's first value, or a gap longer than the limit, is an error.
+    - ``"drop_ticker"``: tickers with any NaN are dropped with a warning naming them.
+
+    Args:
+        dates: Days of the rows, anything ``numpy`` reads as ``datetime64[D]`` (ISO strings, datetimes).
+        tickers: Ticker names of the columns.
+        fields: Arrays of shape (days, tickers) keyed by field name among open, high, low, close, volume;
+            ``close`` is required, ``None`` values are treated as absent.
+        missing: Missing-value policy, one of ``error``, ``ffill``, ``drop_ticker``.
+        ffill_limit: With ``missing="ffill"``, the longest gap filled, in bars; ``None`` for no limit.
+        source: Name of the data source (file, data set) that prefixes every error message.
+        copy: Copy the arrays (the default). ``False`` lets the panel take over float64 arrays the caller just
+            made and will not reuse: they become read-only; missing values are still filled in new arrays.
+
+    Returns:
+        The validated panel; with ``copy=True`` the input arrays are never modified.
+
+    Raises:
+        DataError: Naming the ticker, date (ISO) and field at fault and what would be valid.
+        ConfigError: If ``missing`` or ``ffill_limit`` is invalid.
+
+    Example:
+        >>> data = build_market_data(
+        ...     ["2024-01-02", "2024-01-03", "2024-01-04"], ["AAA", "BBB"],
+        ...     {"close": np.array([[10.0, 20.0], [np.nan, 21.0], [11.0, 22.0]])},
+        ...     missing="ffill",
+        ... )
+        >>> data.close[:, 0].tolist()
+        [10.0, 10.0, 11.0]
+        >>> build_market_data(["2024-01-02"], ["AAA"], {"close": np.array([[-1.0]])}, source="prices.csv")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.DataError: prices.csv: ticker 'AAA' on 2024-01-02: close = -1.0 is invalid; \
+prices (open, high, low, close) must be finite and > 0 (1 invalid value in close)
+
+    """
+    check_missing_policy(missing, ffill_limit)
+    prefix = f"{source}: " if source else ""
+    days = _as_dates(dates, prefix)
+    names = tuple(str(name) for name in tickers)
+    _check_dates(days, prefix)
+    _check_tickers(names, prefix)
+    panels = _as_panels(fields, (len(days), len(names)), prefix, copy)
+    for name, values in panels.items():
+        _check_values(name, values, days, names, prefix)
+    panels, names = _resolve_missing(panels, days, names, missing, ffill_limit, prefix)
+    return MarketData(
+        dates=days,
+        tickers=names,
+        close=panels["close"],
+        open=panels.get("open"),
+        high=panels.get("high"),
+        low=panels.get("low"),
+        volume=panels.get("volume"),
+    )
+
+
+def _as_dates(dates: Sequence[object] | np.ndarray, prefix: str) -> np.ndarray:
+    try:
+        days = np.array(dates, dtype="datetime64[D]")
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{prefix}dates must be ISO dates 'YYYY-MM-DD': {error}") from None
+    if days.ndim != 1:
+        raise DataError(f"{prefix}dates must be one-dimensional, got shape {days.shape}")
+    missing = np.isnat(days)
+    if missing.any():
+        raise DataError(
+            f"{prefix}the date of row {int(np.argmax(missing))} is missing; every row needs a date"
+        )
+    return days
+
+
+def _check_dates(days: np.ndarray, prefix: str) -> None:
+    if len(days) == 0:
+        raise DataError(f"{prefix}no dates: the data has no rows")
+    steps = np.diff(days.astype(np.int64))
+    bad = steps <= 0
+    if not bad.any():
+        return
+    row = int(np.argmax(bad)) + 1
+    if steps[row - 1] == 0:
+        raise DataError(
+            f"{prefix}date {days[row]} appears twice (rows {row - 1} and {row}); each date must appear once"
+        )
+    raise DataError(
+        f"{prefix}dates are not sorted: {days[row]} (row {row}) comes after {days[row - 1]}; "
+        "dates must be strictly increasing"
+    )
+
+
+def _check_tickers(names: tuple[str, ...], prefix: str) -> None:
+    if not names:
+        raise DataError(f"{prefix}no tickers: the data has no columns of prices")
+    first_column: dict[str, int] = {}
+    for column, name in enumerate(names):
+        if name in first_column:
+            raise DataError(
+                f"{prefix}ticker '{name}' appears twice (columns {first_column[name]} and {column}); "
+                "tickers must be unique"
+            )
+        first_column[name] = column
+
+
+def _as_panels(
+    fields: Mapping[str, np.ndarray | None], shape: tuple[int, int], prefix: str, copy: bool
+) -> dict[str, np.ndarray]:
+    unknown = [name for name in fields if name not in FIELDS]
+    if unknown:
+        raise DataError(
+            f"{prefix}unknown field(s) {', '.join(map(repr, unknown))}; fields are {', '.join(FIELDS)}"
+        )
+    if fields.get("close") is None:
+        raise DataError(f"{prefix}'close' prices are required; got fields {', '.join(fields) or 'none'}")
+    panels: dict[str, np.ndarray] = {}
+    for name in FIELDS:
+        if fields.get(name) is None:
+            continue
+        try:
+            values = np.array(fields[name], dtype=np.float64, copy=True if copy else None)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"{prefix}field '{name}' is not numeric: {error}") from None
+        if values.shape != shape:
+            raise DataError(
+                f"{prefix}field '{name}' has shape {values.shape}, expected (days, tickers) = {shape}"
+            )
+        panels[name] = values
+    return panels
+
+
+def _check_values(
+    name: str, values: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
+) -> None:
+    # NaN compares False, so missing values are left to the missing policy; infinities are always errors.
+    invalid = np.isinf(values) | ((values <= 0.0) if name in PRICE_FIELDS else (values < 0.0))
+    if not invalid.any():
+        return
+    row, column = divmod(int(np.argmax(invalid)), values.shape[1])
+    rule = (
+        "prices (open, high, low, close) must be finite and > 0"
+        if name in PRICE_FIELDS
+        else "volume must be finite and >= 0"
+    )
+    count = int(invalid.sum())
+    raise DataError(
+        f"{prefix}ticker '{names[column]}' on {days[row]}: {name} = {values[row, column]} is invalid; {rule} "
+        f"({count} invalid value{'s' if count > 1 else ''} in {name})"
+    )
+
+
+def _resolve_missing(
+    panels: dict[str, np.ndarray],
+    days: np.ndarray,
+    names: tuple[str, ...],
+    missing: str,
+    ffill_limit: int | None,
+    prefix: str,
+) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    absent = np.zeros(panels["close"].shape, dtype=bool)
+    for values in panels.values():
+        absent |= np.isnan(values)
+    if not absent.any():
+        return panels, names
+    if missing == "error":
+        raise _missing_error(panels, absent, days, names, prefix)
+    if missing == "ffill":
+        return {
+            name: _forward_fill(name, values, days, names, ffill_limit, prefix)
+            for name, values in panels.items()
+        }, names
+    return _drop_tickers(panels, absent, days, names, prefix)
+
+
+def _missing_error(
+    panels: dict[str, np.ndarray], absent: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
+) -> DataError:
+    row, column = divmod(int(np.argmax(absent)), absent.shape[1])
+    fields = [name for name, values in panels.items() if np.isnan(values[row, column])]
+    count = int(absent.sum())
+    return DataError(
+        f"{prefix}ticker '{names[column]}' has no {'/'.join(fields)} on {days[row]} "
+        f"(first of {count} bar(s) with missing values); fix the data, or set missing='ffill' "
+        "(with ffill_limit to cap the gap filled) or missing='drop_ticker'; "
+        f"valid policies are {', '.join(MISSING_POLICIES)}"
+    )
+
+
+def _forward_fill(
+    name: str, values: np.ndarray, days: np.ndarray, names: tuple[str, ...], limit: int | None, prefix: str
+) -> np.ndarray:
+    absent = np.isnan(values)
+    if not absent.any():
+        return values
+    rows = np.arange(values.shape[0])[:, None]
+    last_seen = np.where(absent, -1, rows)
+    np.maximum.accumulate(last_seen, axis=0, out=last_seen)
+    leading = absent & (last_seen < 0)
+    if leading.any():
+        row, column = divmod(int(np.argmax(leading)), values.shape[1])
+        raise DataError(_leading_gap_message(name, absent[:, column], days, names[column], row, prefix))
+    if limit is not None:
+        too_long = absent & (rows - last_seen > limit)
+        if too_long.any():
+            row, column = divmod(int(np.argmax(too_long)), values.shape[1])
+            gap_start = int(last_seen[row, column]) + 1
+            raise DataError(
+                f"{prefix}ticker '{names[column]}' has no {name} from {days[gap_start]} to at least "
+                f"{days[row]}, more than ffill_limit={limit} consecutive bars; raise ffill_limit, "
+                "set it to null (no limit), or use missing='drop_ticker'"
+            )
+    return np.take_along_axis(values, last_seen, axis=0)
+
+
+def _leading_gap_message(
+    name: str, absent: np.ndarray, days: np.ndarray, ticker: str, row: int, prefix: str
+) -> str:
+    if absent.all():
+        return (
+            f"{prefix}ticker '{ticker}' has no {name} at all; use missing='drop_ticker' or remove the ticker"
+        )
+    first = days[int(np.argmin(absent))]
+    return (
+        f"{prefix}ticker '{ticker}' has no {name} on {days[row]}, before its first value on {first}; "
+        f"forward-fill cannot fill a leading gap: set start to {first} or later, or use missing='drop_ticker'"
+    )
+
+
+def _drop_tickers(
+    panels: dict[str, np.ndarray], absent: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
+) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    dropped = absent.any(axis=0)
+    first_missing = np.argmax(absent, axis=0)
+    described = ", ".join(
+        f"{names[j]} (first missing {days[first_missing[j]]})" for j in np.flatnonzero(dropped)
+    )
+    if dropped.all():
+        raise DataError(
+            f"{prefix}every ticker has missing values, so missing='drop_ticker' leaves none: {described}; "
+            "use missing='ffill' or fix the data"
+        )
+    warnings.warn(
+        f"{prefix}dropped {int(dropped.sum())} ticker(s) with missing values: {described}",
+        UserWarning,
+        stacklevel=4,
+    )
+    keep = ~dropped
+    kept_names = tuple(names[j] for j in np.flatnonzero(keep))
+    return {name: values[:, keep] for name, values in panels.items()}, kept_names

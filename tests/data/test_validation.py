@@ -1,0 +1,258 @@
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from framework.core.errors import ConfigError, DataError
+from framework.data.validation import (
+    MISSING_POLICIES,
+    build_market_data,
+    check_missing_policy,
+    parse_iso_date,
+)
+
+DATES = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"]
+TICKERS = ["AAA", "BBB", "CCC"]
+
+
+def closes() -> np.ndarray:
+    """5 bars x 3 tickers of valid closes: 10.., 20.., 30.."""
+    return np.array(
+        [[10.0, 20.0, 30.0], [11.0, 21.0, 31.0], [12.0, 22.0, 32.0], [13.0, 23.0, 33.0], [14, 24, 34]]
+    )
+
+
+def build(close: np.ndarray | None = None, **kwargs: object) -> object:
+    fields = kwargs.pop("fields", {"close": closes() if close is None else close})
+    dates = kwargs.pop("dates", DATES)
+    tickers = kwargs.pop("tickers", TICKERS)
+    return build_market_data(dates, tickers, fields, **kwargs)
+
+
+class TestParseIsoDate:
+    def test_reads_iso_strings_and_keeps_none(self) -> None:
+        assert parse_iso_date("start", "2015-01-02") == np.datetime64("2015-01-02")
+        assert parse_iso_date("start", None) is None
+
+    @pytest.mark.parametrize("value", ["01/02/2015", "2015-13-01", "2015-02-30", "2015", 20150102, ""])
+    def test_rejects_other_formats_naming_the_key(self, value: object) -> None:
+        with pytest.raises(ConfigError, match=r"^end: expected an ISO date 'YYYY-MM-DD'") as error:
+            parse_iso_date("end", value)
+        assert repr(value) in str(error.value)
+
+
+class TestCheckMissingPolicy:
+    @pytest.mark.parametrize("policy", MISSING_POLICIES)
+    def test_accepts_the_valid_policies(self, policy: str) -> None:
+        check_missing_policy(policy, None)
+        check_missing_policy(policy, 3)
+
+    @pytest.mark.parametrize("policy", ["interpolate", "", "FFILL", None])
+    def test_unknown_policy_lists_valid_ones(self, policy: object) -> None:
+        with pytest.raises(
+            ConfigError, match=r"^missing: unknown policy .*valid policies are error, ffill, drop_ticker"
+        ):
+            check_missing_policy(policy, None)
+
+    @pytest.mark.parametrize("limit", [0, -2, 1.5, True, "3"])
+    def test_ffill_limit_must_be_a_positive_integer(self, limit: object) -> None:
+        with pytest.raises(ConfigError, match=r"^ffill_limit: must be a positive integer"):
+            check_missing_policy("ffill", limit)
+
+
+class TestBuildMarketData:
+    def test_builds_the_panel_and_copies_the_input(self) -> None:
+        close = closes()
+        volume = np.full_like(close, 100.0)
+        data = build(fields={"close": close, "volume": volume, "open": None})
+        assert data.shape == (5, 3)
+        assert data.tickers == ("AAA", "BBB", "CCC")
+        assert data.dates[-1] == np.datetime64("2024-01-08")
+        np.testing.assert_array_equal(data.close, close)
+        assert data.open is None and data.has("volume")
+        close[0, 0] = -5.0  # the caller's array is not shared with the panel
+        assert data.close[0, 0] == 10.0
+        assert close.flags.writeable
+
+    def test_copy_false_takes_over_the_arrays(self) -> None:
+        close = closes()
+        data = build(close, copy=False)
+        assert np.shares_memory(data.close, close)
+
+    def test_unsorted_dates_name_the_first_out_of_order_date(self) -> None:
+        dates = ["2024-01-02", "2024-01-04", "2024-01-03", "2024-01-01", "2024-01-08"]
+        with pytest.raises(
+            DataError, match=r"dates are not sorted: 2024-01-03 \(row 2\) comes after 2024-01-04"
+        ):
+            build(dates=dates)
+
+    def test_duplicate_date_is_named(self) -> None:
+        dates = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-04", "2024-01-08"]
+        with pytest.raises(DataError, match=r"date 2024-01-04 appears twice \(rows 2 and 3\)"):
+            build(dates=dates)
+
+    def test_duplicate_ticker_is_named(self) -> None:
+        with pytest.raises(DataError, match=r"ticker 'AAA' appears twice \(columns 0 and 2\)"):
+            build(tickers=["AAA", "BBB", "AAA"])
+
+    def test_messages_start_with_the_source(self) -> None:
+        with pytest.raises(DataError, match=r"^prices\.csv: ticker 'BBB' appears twice"):
+            build(tickers=["AAA", "BBB", "BBB"], source="prices.csv")
+
+    @pytest.mark.parametrize("field", ["open", "high", "low", "close"])
+    @pytest.mark.parametrize("value", [0.0, -1.5])
+    def test_non_positive_prices_name_ticker_date_field_value(self, field: str, value: float) -> None:
+        fields = {name: closes() for name in ("open", "high", "low", "close")}
+        fields[field][3, 1] = value
+        fields[field][4, 2] = value
+        expected = (
+            f"ticker 'BBB' on 2024-01-05: {field} = {value} is invalid; prices (open, high, low, close) "
+            f"must be finite and > 0 (2 invalid values in {field})"
+        )
+        with pytest.raises(DataError, match=re.escape(expected)):
+            build(fields=fields)
+
+    @pytest.mark.parametrize("policy", MISSING_POLICIES)
+    @pytest.mark.parametrize("value", [np.inf, -np.inf])
+    def test_infinite_prices_fail_under_every_policy(self, policy: str, value: float) -> None:
+        close = closes()
+        close[2, 0] = value
+        with pytest.raises(DataError, match=rf"ticker 'AAA' on 2024-01-04: close = {value} is invalid"):
+            build(close, missing=policy)
+
+    def test_negative_volume_is_an_error(self) -> None:
+        volume = np.full((5, 3), 1000.0)
+        volume[1, 2] = -1.0
+        with pytest.raises(
+            DataError, match=r"ticker 'CCC' on 2024-01-03: volume = -1.0 is invalid; volume must"
+        ):
+            build(fields={"close": closes(), "volume": volume})
+
+    @pytest.mark.parametrize("policy", MISSING_POLICIES)
+    def test_infinite_volume_is_an_error(self, policy: str) -> None:
+        volume = np.full((5, 3), 1000.0)
+        volume[4, 0] = np.inf
+        with pytest.raises(DataError, match=r"ticker 'AAA' on 2024-01-08: volume = inf is invalid"):
+            build(fields={"close": closes(), "volume": volume}, missing=policy)
+
+    def test_zero_volume_is_valid(self) -> None:
+        data = build(fields={"close": closes(), "volume": np.zeros((5, 3))})
+        assert data.volume.sum() == 0.0
+
+    def test_missing_error_names_first_ticker_and_date_and_the_other_policies(self) -> None:
+        close = closes()
+        close[3, 0] = np.nan
+        close[1, 2] = np.nan
+        with pytest.raises(DataError) as error:
+            build(close)
+        message = str(error.value)
+        assert message.startswith(
+            "ticker 'CCC' has no close on 2024-01-03 (first of 2 bar(s) with missing values)"
+        )
+        assert "missing='ffill'" in message and "missing='drop_ticker'" in message
+
+    def test_missing_error_names_the_field_missing(self) -> None:
+        volume = np.full((5, 3), 7.0)
+        volume[2, 1] = np.nan
+        with pytest.raises(DataError, match=r"ticker 'BBB' has no volume on 2024-01-04"):
+            build(fields={"close": closes(), "volume": volume})
+
+    def test_ffill_without_limit_repeats_the_last_value(self) -> None:
+        close = closes()
+        close[1:4, 1] = np.nan
+        close[4, 2] = np.nan
+        data = build(close, missing="ffill")
+        assert data.close[:, 1].tolist() == [20.0, 20.0, 20.0, 20.0, 24.0]
+        assert data.close[:, 2].tolist() == [30.0, 31.0, 32.0, 33.0, 33.0]
+        assert data.close[:, 0].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0]
+
+    def test_ffill_fills_each_field_from_its_own_past(self) -> None:
+        close, volume = closes(), np.arange(15.0).reshape(5, 3) + 1.0
+        close[2, 0] = np.nan
+        volume[3, 0] = np.nan
+        data = build(fields={"close": close, "volume": volume}, missing="ffill")
+        assert data.close[:, 0].tolist() == [10.0, 11.0, 11.0, 13.0, 14.0]
+        assert data.volume[:, 0].tolist() == [1.0, 4.0, 7.0, 7.0, 13.0]
+
+    def test_ffill_limit_allows_gaps_up_to_the_limit(self) -> None:
+        close = closes()
+        close[1:3, 1] = np.nan
+        data = build(close, missing="ffill", ffill_limit=2)
+        assert data.close[:, 1].tolist() == [20.0, 20.0, 20.0, 23.0, 24.0]
+
+    def test_ffill_gap_longer_than_the_limit_names_ticker_and_dates(self) -> None:
+        close = closes()
+        close[1:4, 1] = np.nan
+        expected = "ticker 'BBB' has no close from 2024-01-03 to at least 2024-01-05, more than ffill_limit=2"
+        with pytest.raises(DataError, match=re.escape(expected)):
+            build(close, missing="ffill", ffill_limit=2)
+
+    def test_ffill_leading_gap_names_ticker_date_and_first_value(self) -> None:
+        close = closes()
+        close[0:2, 2] = np.nan
+        expected = "ticker 'CCC' has no close on 2024-01-02, before its first value on 2024-01-04"
+        with pytest.raises(DataError, match=re.escape(expected)):
+            build(close, missing="ffill")
+
+    def test_ffill_ticker_without_any_value(self) -> None:
+        close = closes()
+        close[:, 0] = np.nan
+        with pytest.raises(DataError, match=r"ticker 'AAA' has no close at all"):
+            build(close, missing="ffill")
+
+    def test_drop_ticker_drops_and_warns_naming_them(self) -> None:
+        close = closes()
+        close[2, 0] = np.nan
+        close[4, 2] = np.nan
+        with pytest.warns(UserWarning, match=r"dropped 2 ticker\(s\).*AAA \(first missing 2024-01-04\), CCC"):
+            data = build(close, missing="drop_ticker")
+        assert data.tickers == ("BBB",)
+        assert data.close[:, 0].tolist() == [20.0, 21.0, 22.0, 23.0, 24.0]
+
+    def test_drop_ticker_drops_on_any_field(self) -> None:
+        volume = np.ones((5, 3))
+        volume[0, 1] = np.nan
+        with pytest.warns(UserWarning, match="BBB"):
+            data = build(fields={"close": closes(), "volume": volume}, missing="drop_ticker")
+        assert data.tickers == ("AAA", "CCC")
+        assert data.volume.shape == (5, 2)
+
+    def test_drop_ticker_without_missing_values_does_not_warn(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert build(missing="drop_ticker").n_tickers == 3
+
+    def test_drop_ticker_leaving_none_is_an_error(self) -> None:
+        close = closes()
+        close[0, :] = np.nan
+        with pytest.raises(
+            DataError, match=r"every ticker has missing values.*AAA \(first missing 2024-01-02\)"
+        ):
+            build(close, missing="drop_ticker")
+
+    def test_invalid_policy_is_a_config_error(self) -> None:
+        with pytest.raises(ConfigError, match=r"valid policies are error, ffill, drop_ticker"):
+            build(missing="zero")
+
+    def test_close_is_required(self) -> None:
+        with pytest.raises(DataError, match=r"'close' prices are required; got fields open"):
+            build(fields={"open": closes()})
+
+    def test_unknown_field_lists_the_fields(self) -> None:
+        with pytest.raises(DataError, match=r"unknown field\(s\) 'adj_close'; fields are open, high, low"):
+            build(fields={"close": closes(), "adj_close": closes()})
+
+    def test_wrong_shape_names_the_field(self) -> None:
+        with pytest.raises(
+            DataError, match=r"field 'high' has shape \(5, 2\), expected \(days, tickers\) = \(5, 3\)"
+        ):
+            build(fields={"close": closes(), "high": closes()[:, :2]})
+
+    def test_unreadable_dates(self) -> None:
+        with pytest.raises(DataError, match=r"dates must be ISO dates"):
+            build(dates=["2024-01-02", "next day", "2024-01-04", "2024-01-05", "2024-01-08"])
+
+    def test_no_tickers(self) -> None:
+        with pytest.raises(DataError, match=r"no tickers"):
+            build_market_data(DATES, [], {"close": np.empty((5, 0))})
