@@ -104,7 +104,10 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
         raise ConfigError(f"data._target_: {container['data']['_target_']} has no load() method")
     data = loader.load()
     portfolio = build_portfolio(
-        container["portfolio"], data.tickers, default_aggregator=container["aggregator"], resolve=_resolver(cfg)
+        container["portfolio"],
+        data.tickers,
+        default_aggregator=container["aggregator"],
+        resolve=_resolver(cfg),
     )
     if portfolio.tickers != data.tickers:
         data = data.select(portfolio.tickers)
@@ -114,7 +117,9 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
     orchestrator = Orchestrator({name: build_component(spec, f"agent.{name}", Agent) for name, spec in agents.items()})
     broker = build_component(container["broker"], "broker", SimulatedBroker)
     benchmark = container["benchmark"]
-    split = build_component(benchmark["split"], "benchmark.split", object)
+    split: Any = build_component(benchmark["split"], "benchmark.split", object)
+    if not hasattr(split, "segments"):
+        raise ConfigError(f"benchmark.split._target_: {benchmark['split']['_target_']} has no segments() method")
     return run_benchmark(
         data, portfolio, orchestrator, broker, split,
         periods_per_year=benchmark.get("periods_per_year", 252), risk_free_rate=benchmark.get("risk_free_rate", 0.0),
@@ -125,7 +130,7 @@ def _resolve(cfg: DictConfig) -> dict[str, Any]:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        container: Any = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", "") or ""
         raise ConfigError(f"{key}: {str(error).splitlines()[0]}" if key else str(error).splitlines()[0]) from None
@@ -140,10 +145,10 @@ def _resolver(cfg: DictConfig) -> Any:
     def resolve(content: dict[str, Any]) -> dict[str, Any]:
         if "${" not in json.dumps(content, default=str):
             return content
-        root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        root: Any = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
         OmegaConf.set_struct(root, False)
         root["__entry__"] = content
-        resolved = OmegaConf.to_container(root["__entry__"], resolve=True)
+        resolved: Any = OmegaConf.to_container(root["__entry__"], resolve=True)
         assert isinstance(resolved, dict)
         return resolved
 
@@ -203,7 +208,12 @@ def _track(
 def _git_tags() -> dict[str, str]:
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=5, check=True
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],

@@ -73,10 +73,9 @@ class EqualWeightSizing(Agent):
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
         """Equal-weight targets for bar ``state.bar`` (see the class docstring)."""
         signal = state.signal
-        if self.long_only:
-            direction = signal > self.threshold
-        else:
-            direction = (signal > self.threshold).astype(np.float64) - (signal < -self.threshold)
+        direction: np.ndarray = signal > self.threshold
+        if not self.long_only:
+            direction = direction.astype(np.float64) - (signal < -self.threshold)
         selected = np.count_nonzero(direction)
         target = direction * (self.gross_exposure / selected) if selected else np.zeros(direction.shape)
         previous = self._previous if self._previous.size else np.zeros_like(target)

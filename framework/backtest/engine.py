@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from framework.agents.base import Orchestrator
@@ -106,7 +108,9 @@ def run_backtest(
         close=close,
         target_weights=targets,
         traded_value=np.bincount(
-            trades["trade_bar"], weights=np.abs(trades["trade_quantity"] * trades["trade_price"]), minlength=n_days
+            trades["trade_bar"],
+            weights=np.abs(trades["trade_quantity"] * trades["trade_price"]),
+            minlength=n_days,
         ),
         trade_counts=np.bincount(trades["trade_bar"], minlength=n_days).astype(np.float64),
         costs=np.bincount(trades["trade_bar"], weights=trades["trade_cost"], minlength=n_days),
@@ -119,7 +123,7 @@ def run_backtest(
     )
 
 
-def _concat_fills(per_bar: list[tuple[int, Fills]], n_tickers: int) -> dict[str, np.ndarray]:
+def _concat_fills(per_bar: list[tuple[int, Fills]], n_tickers: int) -> dict[str, Any]:
     """The fills of every bar as flat arrays, in time order."""
     if not per_bar:
         none_f, none_i = np.empty(0), np.empty(0, dtype=np.intp)
@@ -135,7 +139,7 @@ def _concat_fills(per_bar: list[tuple[int, Fills]], n_tickers: int) -> dict[str,
     )
 
 
-def _orders(targets: np.ndarray, equity: np.ndarray, positions: np.ndarray, close: np.ndarray) -> dict[str, np.ndarray]:
+def _orders(targets: np.ndarray, equity: np.ndarray, positions: np.ndarray, close: np.ndarray) -> dict[str, Any]:
     """Orders sent at each close: tickers with a target, and the quantity it implied at that close."""
     with np.errstate(invalid="ignore"):
         quantity = targets * (equity[:, None] / close) - positions

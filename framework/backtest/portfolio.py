@@ -63,7 +63,8 @@ class PortfolioStrategy:
         >>> from framework.aggregation import WeightedAverage
         >>> close = np.linspace(1.0, 2.0, 8).reshape(4, 2)
         >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"), close)
-        >>> sleeve = Sleeve(("A", "B"), [StrategySlot("ma", MACrossover(short_window=1, long_window=2))], WeightedAverage())
+        >>> slot = StrategySlot("ma", MACrossover(short_window=1, long_window=2))
+        >>> sleeve = Sleeve(("A", "B"), [slot], WeightedAverage())
         >>> PortfolioStrategy([sleeve]).fit(data, train_stop=2).generate(data).signal
         array([[nan, nan],
                [ 1.,  1.],
@@ -80,9 +81,7 @@ class PortfolioStrategy:
                 raise ConfigError(f"portfolio '{name}': a group of tickers has no tickers or no strategies")
             for slot in sleeve.strategies:
                 if not slot.weight >= 0:
-                    raise ConfigError(
-                        f"portfolio.strategies.{slot.label}.weight: must be >= 0, got {slot.weight!r}"
-                    )
+                    raise ConfigError(f"portfolio.strategies.{slot.label}.weight: must be >= 0, got {slot.weight!r}")
             for ticker in sleeve.tickers:
                 if ticker in seen:
                     raise ConfigError(f"portfolio '{name}': ticker '{ticker}' is configured twice")

@@ -1,7 +1,13 @@
 """Benchmarking: a portfolio against its baseline on train / val / test, metrics, plots."""
 
 from framework.benchmark.metrics import METRIC_NAMES, compute_metrics, drawdown_curve, segment_returns
-from framework.benchmark.runner import SEGMENTS, BenchmarkReport, baseline_backtest, check_metric_key, run_benchmark
+from framework.benchmark.runner import (
+    SEGMENTS,
+    BenchmarkReport,
+    baseline_backtest,
+    check_metric_key,
+    run_benchmark,
+)
 
 __all__ = [
     "METRIC_NAMES",

@@ -171,9 +171,7 @@ def compute_metrics(
         raise ConfigError(f"periods_per_year: must be a positive integer, got {periods_per_year!r}")
     if periods_per_year <= 0:
         raise ConfigError(f"periods_per_year: must be a positive integer, got {periods_per_year!r}")
-    if not (
-        isinstance(risk_free_rate, (int, float, np.floating, np.integer)) and math.isfinite(risk_free_rate)
-    ):
+    if not (isinstance(risk_free_rate, (int, float, np.floating, np.integer)) and math.isfinite(risk_free_rate)):
         raise ConfigError(f"risk_free_rate: must be a finite annual rate above -1, got {risk_free_rate!r}")
     if risk_free_rate <= -1:
         raise ConfigError(f"risk_free_rate: must be a finite annual rate above -1, got {risk_free_rate!r}")
@@ -247,9 +245,7 @@ def _as_floats(name: str, values: np.ndarray) -> np.ndarray:
     try:
         return np.asarray(values, dtype=float)
     except (TypeError, ValueError) as error:
-        raise DataError(
-            f"{name}: must be an array of numbers, got {type(values).__name__} ({error})"
-        ) from None
+        raise DataError(f"{name}: must be an array of numbers, got {type(values).__name__} ({error})") from None
 
 
 def _check_segment(equity: np.ndarray, start: int, stop: int, *, min_returns: int) -> int:
@@ -261,8 +257,7 @@ def _check_segment(equity: np.ndarray, start: int, stop: int, *, min_returns: in
     if not 0 <= start < stop <= days:
         bad = "start" if not 0 <= start < min(stop, days) else "stop"
         raise ConfigError(
-            f"{bad}: the segment must satisfy 0 <= start < stop <= len(equity) = {days}, "
-            f"got start={start}, stop={stop}"
+            f"{bad}: the segment must satisfy 0 <= start < stop <= len(equity) = {days}, got start={start}, stop={stop}"
         )
     base = max(start - 1, 0)
     n_returns = stop - base - 1
@@ -280,9 +275,7 @@ def _check_positive(values: np.ndarray, offset: int) -> None:
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         bar = int(np.argmax(bad))
-        raise DataError(
-            f"equity: must be finite and positive, got {float(values[bar])!r} at bar {offset + bar}"
-        )
+        raise DataError(f"equity: must be finite and positive, got {float(values[bar])!r} at bar {offset + bar}")
 
 
 def _bar_values(name: str, values: np.ndarray | None, days: int, start: int, stop: int) -> np.ndarray | None:
@@ -296,7 +289,5 @@ def _bar_values(name: str, values: np.ndarray | None, days: int, start: int, sto
     bad = ~(np.isfinite(segment) & (segment >= 0))
     if bad.any():
         bar = int(np.argmax(bad))
-        raise DataError(
-            f"{name}: must be finite and non-negative, got {float(segment[bar])!r} at bar {start + bar}"
-        )
+        raise DataError(f"{name}: must be finite and non-negative, got {float(segment[bar])!r} at bar {start + bar}")
     return segment

@@ -30,7 +30,10 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}, constrained_layout=True
     )
-    for result, label, style in ((report.result, report.name, "-"), (report.baseline, "baseline: equal-weight buy & hold", "--")):
+    for result, label, style in (
+        (report.result, report.name, "-"),
+        (report.baseline, "baseline: equal-weight buy & hold", "--"),
+    ):
         top.plot(dates, result.equity, style, lw=1.1, label=label)
         bottom.plot(dates, 100 * drawdown_curve(result.equity), style, lw=0.9, label=label)
     top.set_yscale("log")

@@ -45,10 +45,10 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
 
     Example:
         >>> check_metric_key("val/sharpe")
-        >>> check_metric_key("val/sharp")
+        >>> check_metric_key("val/sharp")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        framework.core.errors.ConfigError: optimized_metric: 'val/sharp' is not a metric; use <segment>/<metric> with segment in train, val, test, full and metric in total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar, turnover, exposure, n_trades, hit_rate (prefix baseline/ for the baseline)
+        framework.core.errors.ConfigError: optimized_metric: 'val/sharp' is not a metric; use <segment>/<metric> ...
     """
     parts = str(key).split("/")
     if parts and parts[0] == "baseline":

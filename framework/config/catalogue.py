@@ -56,7 +56,7 @@ class Catalogue:
             for config_dir in self.config_dirs:
                 path = config_dir / self.group / f"{name}.yaml"
                 if path.is_file():
-                    content = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+                    content: Any = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
                     if not isinstance(content, dict):
                         raise ConfigError(f"{path}: expected a mapping")
                     content.pop("defaults", None)

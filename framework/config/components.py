@@ -64,10 +64,11 @@ def build_component(spec: Mapping[str, Any], key: str, base: type[T], nested: bo
         >>> from framework.strategies import MACrossover, Strategy
         >>> build_component({"_target_": "framework.strategies.MACrossover", "short_window": 5}, "s", Strategy)
         MACrossover(short_window=5, long_window=50, tie_tolerance=1e-09)
-        >>> build_component({"_target_": "framework.strategies.MACrossover", "short_windw": 5}, "s", Strategy)
+        >>> spec = {"_target_": "framework.strategies.MACrossover", "short_windw": 5}
+        >>> build_component(spec, "s", Strategy)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        framework.core.errors.ConfigError: s.short_windw: unknown parameter of MACrossover; known: short_window, long_window, tie_tolerance
+        framework.core.errors.ConfigError: s.short_windw: unknown parameter of MACrossover; known: short_window, ...
     """
     if not isinstance(spec, Mapping) or "_target_" not in spec:
         raise ConfigError(f"{key}: expected a mapping with a '_target_' entry naming the class, got {spec!r}")

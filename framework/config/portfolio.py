@@ -72,13 +72,17 @@ def resolve_entry(
     if entry is None:
         return None
     if isinstance(entry, bool):
-        raise ConfigError(f"{key}: expected a weight, a name in the {catalogue.group} group or a mapping, got {entry!r}")
+        raise ConfigError(
+            f"{key}: expected a weight, a name in the {catalogue.group} group or a mapping, got {entry!r}"
+        )
     if isinstance(entry, (int, float)):
         entry = {"weight": entry}
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, Mapping):
-        raise ConfigError(f"{key}: expected a weight, a name in the {catalogue.group} group or a mapping, got {entry!r}")
+        raise ConfigError(
+            f"{key}: expected a weight, a name in the {catalogue.group} group or a mapping, got {entry!r}"
+        )
     params = dict(entry)
     weight = params.pop("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
@@ -159,8 +163,13 @@ def build_portfolio(
         if not slots:
             raise ConfigError(f"{key_root}.strategies: ticker '{ticker}' is left with no strategy")
         _check_unique_types(slots, ticker, f"{key_root}.strategies")
-        aggregator = _aggregator_spec(override.get("aggregator", config.get("aggregator")), default_aggregator,
-                                      f"{key_root}.aggregator", aggregators, resolve)
+        aggregator = _aggregator_spec(
+            override.get("aggregator", config.get("aggregator")),
+            default_aggregator,
+            f"{key_root}.aggregator",
+            aggregators,
+            resolve,
+        )
         signature = json.dumps([slots, aggregator], sort_keys=True, default=str)
         groups.setdefault(signature, []).append(ticker)
         specs[signature] = (slots, aggregator)
@@ -199,9 +208,7 @@ def _tickers(value: Any, available: Sequence[str]) -> list[str]:
         raise ConfigError(f"portfolio.tickers: listed more than once: {', '.join(duplicates)}")
     missing = [t for t in tickers if t not in available]
     if missing:
-        raise DataError(
-            f"portfolio.tickers: not in the data: {', '.join(missing)}; available: {', '.join(available)}"
-        )
+        raise DataError(f"portfolio.tickers: not in the data: {', '.join(missing)}; available: {', '.join(available)}")
     return tickers
 
 

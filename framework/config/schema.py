@@ -91,10 +91,10 @@ def check_keys(config: Mapping[str, Any], schema: type, key: str = "") -> None:
         ConfigError: Naming the full path of the unknown key and the allowed keys.
 
     Example:
-        >>> check_keys({"enabled": True, "tracking_urI": None}, TrackingConfig, "tracking")
+        >>> check_keys({"enabled": True, "tracking_urI": None}, TrackingConfig, "tracking")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        framework.core.errors.ConfigError: tracking.tracking_urI: unknown key; allowed keys: enabled, tracking_uri, run_name, log_equity_series
+        framework.core.errors.ConfigError: tracking.tracking_urI: unknown key; allowed keys: enabled, tracking_uri, ...
     """
     allowed = [f.name for f in fields(schema)]
     for name in config:

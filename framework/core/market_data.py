@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -150,22 +151,20 @@ class MarketData:
         position = {t: i for i, t in enumerate(self.tickers)}
         missing = [t for t in tickers if t not in position]
         if missing:
-            raise DataError(
-                f"tickers not in the data: {', '.join(missing)}; available: {', '.join(self.tickers)}"
-            )
+            raise DataError(f"tickers not in the data: {', '.join(missing)}; available: {', '.join(self.tickers)}")
         return np.array([position[t] for t in tickers], dtype=np.intp)
 
     def select(self, tickers: Sequence[str]) -> MarketData:
         """A panel with only ``tickers``, in that order (raises :class:`DataError` for absent ones)."""
         columns = self.ticker_index(tickers)
-        kwargs = {
+        kwargs: dict[str, Any] = {
             name: (None if getattr(self, name) is None else getattr(self, name)[:, columns]) for name in FIELDS
         }
         return MarketData(dates=self.dates, tickers=tuple(tickers), **kwargs)
 
     def slice_rows(self, start: int, stop: int) -> MarketData:
         """The bars ``start:stop`` as a new panel (used to prove causality: a prefix must give a prefix)."""
-        kwargs = {
+        kwargs: dict[str, Any] = {
             name: (None if getattr(self, name) is None else getattr(self, name)[start:stop]) for name in FIELDS
         }
         return replace(self, dates=self.dates[start:stop], _cache={}, **kwargs)

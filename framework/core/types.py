@@ -123,8 +123,9 @@ class DecisionLog:
         sizes = np.array([a.size for a in assets_list])
         bars = np.repeat(np.array([e[0] for e in self._entries], dtype=np.int64), sizes)
         assets = np.concatenate(assets_list)
-        before = np.concatenate([np.broadcast_to(np.asarray(e[3], float), (n,)) for e, n in zip(self._entries, sizes)])
-        after = np.concatenate([np.broadcast_to(np.asarray(e[4], float), (n,)) for e, n in zip(self._entries, sizes)])
+        pairs = list(zip(self._entries, sizes, strict=True))
+        before = np.concatenate([np.broadcast_to(np.asarray(e[3], float), (n,)) for e, n in pairs])
+        after = np.concatenate([np.broadcast_to(np.asarray(e[4], float), (n,)) for e, n in pairs])
         names = np.array((*tickers, "*"), dtype=object)
         return pd.DataFrame(
             {

@@ -37,14 +37,10 @@ def _check_tickers_param(tickers: object) -> None:
     if tickers is None:
         return
     if isinstance(tickers, str) or not isinstance(tickers, Sequence):
-        raise ConfigError(
-            f"tickers: expected a list of ticker names such as [AAPL, MSFT] or null, got {tickers!r}"
-        )
+        raise ConfigError(f"tickers: expected a list of ticker names such as [AAPL, MSFT] or null, got {tickers!r}")
     names = list(tickers)
     if not names or not all(isinstance(name, str) and name for name in names):
-        raise ConfigError(
-            f"tickers: expected a non-empty list of non-empty ticker names or null, got {names!r}"
-        )
+        raise ConfigError(f"tickers: expected a non-empty list of non-empty ticker names or null, got {names!r}")
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(f"tickers: each ticker must be listed once; repeated: {', '.join(duplicates)}")
@@ -84,9 +80,7 @@ def _ticker_columns(available: Sequence[str], wanted: Sequence[str] | None, sour
     position = {name: column for column, name in enumerate(available)}
     absent = [name for name in wanted if name not in position]
     if absent:
-        raise DataError(
-            f"{source}: ticker(s) not in the data: {', '.join(absent)}; available: {', '.join(available)}"
-        )
+        raise DataError(f"{source}: ticker(s) not in the data: {', '.join(absent)}; available: {', '.join(available)}")
     return np.array([position[name] for name in wanted], dtype=np.intp)
 
 
@@ -102,8 +96,7 @@ def _date_rows(dates: np.ndarray, start: object, end: object, source: str) -> np
     if count < 2:
         covers = f"{dates.min()} to {dates.max()}" if len(dates) else "no dates"
         raise DataError(
-            f"{source}: start={start}, end={end} leaves {count} bar(s), at least 2 are needed; "
-            f"the data covers {covers}"
+            f"{source}: start={start}, end={end} leaves {count} bar(s), at least 2 are needed; the data covers {covers}"
         )
     return keep
 
@@ -115,9 +108,7 @@ def _bundled_file(name: str) -> Path:
     # find_spec locates the package without importing it (importing skfolio costs about a second).
     spec = importlib.util.find_spec("skfolio")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            f"sp500: the skfolio package, which bundles {name}, is not installed (pip install skfolio)"
-        )
+        raise DataError(f"sp500: the skfolio package, which bundles {name}, is not installed (pip install skfolio)")
     path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / name
     if not path.is_file():
         raise DataError(f"sp500: bundled file {path} not found; reinstall skfolio")
@@ -409,15 +400,11 @@ def _long_panel(
     return days, names, fields
 
 
-def _long_rows(
-    frame: pd.DataFrame, ticker_name: object, wanted: Sequence[str] | None, source: str
-) -> pd.DataFrame:
+def _long_rows(frame: pd.DataFrame, ticker_name: object, wanted: Sequence[str] | None, source: str) -> pd.DataFrame:
     """Rows with a ticker, keeping only ``wanted`` ones (so their dates alone make the calendar)."""
     unnamed = frame[ticker_name].isna().to_numpy()
     if unnamed.any():
-        raise DataError(
-            f"{source}: row {frame.index[int(np.argmax(unnamed))]} has no ticker in column '{ticker_name}'"
-        )
+        raise DataError(f"{source}: row {frame.index[int(np.argmax(unnamed))]} has no ticker in column '{ticker_name}'")
     if wanted is None:
         return frame
     labels = frame[ticker_name].astype(str)

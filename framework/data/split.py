@@ -68,8 +68,7 @@ class HoldoutSplit(Component):
         total = float(self.train) + float(self.val) + float(self.test)
         if abs(total - 1.0) > 1e-9:
             raise ConfigError(
-                f"train + val + test: must sum to 1, "
-                f"got {self.train} + {self.val} + {self.test} = {total:.12g}"
+                f"train + val + test: must sum to 1, got {self.train} + {self.val} + {self.test} = {total:.12g}"
             )
 
     def _check_dates(self) -> None:
@@ -77,9 +76,7 @@ class HoldoutSplit(Component):
         val_end = parse_iso_date("val_end", self.val_end)
         if (train_end is None) != (val_end is None):
             given, absent = ("train_end", "val_end") if val_end is None else ("val_end", "train_end")
-            raise ConfigError(
-                f"{absent}: required when {given} is given (a split by dates needs both, or neither)"
-            )
+            raise ConfigError(f"{absent}: required when {given} is given (a split by dates needs both, or neither)")
         if train_end is not None and val_end is not None and val_end <= train_end:
             raise ConfigError(f"val_end: must be after train_end {train_end}, got {val_end}")
 

@@ -75,15 +75,12 @@ error, ffill, drop_ticker
 
     """
     if not isinstance(missing, str) or missing not in MISSING_POLICIES:
-        raise ConfigError(
-            f"missing: unknown policy {missing!r}; valid policies are {', '.join(MISSING_POLICIES)}"
-        )
+        raise ConfigError(f"missing: unknown policy {missing!r}; valid policies are {', '.join(MISSING_POLICIES)}")
     if ffill_limit is None:
         return
     if isinstance(ffill_limit, bool) or not isinstance(ffill_limit, (int, np.integer)) or ffill_limit < 1:
         raise ConfigError(
-            "ffill_limit: must be a positive integer (consecutive bars) or null for no limit, "
-            f"got {ffill_limit!r}"
+            f"ffill_limit: must be a positive integer (consecutive bars) or null for no limit, got {ffill_limit!r}"
         )
 
 
@@ -171,9 +168,7 @@ def _as_dates(dates: Sequence[object] | np.ndarray, prefix: str) -> np.ndarray:
         raise DataError(f"{prefix}dates must be one-dimensional, got shape {days.shape}")
     missing = np.isnat(days)
     if missing.any():
-        raise DataError(
-            f"{prefix}the date of row {int(np.argmax(missing))} is missing; every row needs a date"
-        )
+        raise DataError(f"{prefix}the date of row {int(np.argmax(missing))} is missing; every row needs a date")
     return days
 
 
@@ -213,9 +208,7 @@ def _as_panels(
 ) -> dict[str, np.ndarray]:
     unknown = [name for name in fields if name not in FIELDS]
     if unknown:
-        raise DataError(
-            f"{prefix}unknown field(s) {', '.join(map(repr, unknown))}; fields are {', '.join(FIELDS)}"
-        )
+        raise DataError(f"{prefix}unknown field(s) {', '.join(map(repr, unknown))}; fields are {', '.join(FIELDS)}")
     if fields.get("close") is None:
         raise DataError(f"{prefix}'close' prices are required; got fields {', '.join(fields) or 'none'}")
     panels: dict[str, np.ndarray] = {}
@@ -227,16 +220,12 @@ def _as_panels(
         except (TypeError, ValueError) as error:
             raise DataError(f"{prefix}field '{name}' is not numeric: {error}") from None
         if values.shape != shape:
-            raise DataError(
-                f"{prefix}field '{name}' has shape {values.shape}, expected (days, tickers) = {shape}"
-            )
+            raise DataError(f"{prefix}field '{name}' has shape {values.shape}, expected (days, tickers) = {shape}")
         panels[name] = values
     return panels
 
 
-def _check_values(
-    name: str, values: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
-) -> None:
+def _check_values(name: str, values: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str) -> None:
     # NaN compares False, so missing values are left to the missing policy; infinities are always errors.
     invalid = np.isinf(values) | ((values <= 0.0) if name in PRICE_FIELDS else (values < 0.0))
     if not invalid.any():
@@ -271,8 +260,7 @@ def _resolve_missing(
         raise _missing_error(panels, absent, days, names, prefix)
     if missing == "ffill":
         return {
-            name: _forward_fill(name, values, days, names, ffill_limit, prefix)
-            for name, values in panels.items()
+            name: _forward_fill(name, values, days, names, ffill_limit, prefix) for name, values in panels.items()
         }, names
     return _drop_tickers(panels, absent, days, names, prefix)
 
@@ -317,13 +305,9 @@ def _forward_fill(
     return np.take_along_axis(values, last_seen, axis=0)
 
 
-def _leading_gap_message(
-    name: str, absent: np.ndarray, days: np.ndarray, ticker: str, row: int, prefix: str
-) -> str:
+def _leading_gap_message(name: str, absent: np.ndarray, days: np.ndarray, ticker: str, row: int, prefix: str) -> str:
     if absent.all():
-        return (
-            f"{prefix}ticker '{ticker}' has no {name} at all; use missing='drop_ticker' or remove the ticker"
-        )
+        return f"{prefix}ticker '{ticker}' has no {name} at all; use missing='drop_ticker' or remove the ticker"
     first = days[int(np.argmin(absent))]
     return (
         f"{prefix}ticker '{ticker}' has no {name} on {days[row]}, before its first value on {first}; "
@@ -336,9 +320,7 @@ def _drop_tickers(
 ) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
     dropped = absent.any(axis=0)
     first_missing = np.argmax(absent, axis=0)
-    described = ", ".join(
-        f"{names[j]} (first missing {days[first_missing[j]]})" for j in np.flatnonzero(dropped)
-    )
+    described = ", ".join(f"{names[j]} (first missing {days[first_missing[j]]})" for j in np.flatnonzero(dropped))
     if dropped.all():
         raise DataError(
             f"{prefix}every ticker has missing values, so missing='drop_ticker' leaves none: {described}; "
