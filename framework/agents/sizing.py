@@ -77,7 +77,9 @@ class EqualWeightSizing(Agent):
         if not self.long_only:
             direction = direction.astype(np.float64) - (signal < -self.threshold)
         selected = np.count_nonzero(direction)
-        target = direction * (self.gross_exposure / selected) if selected else np.zeros(direction.shape)
+        target = direction.astype(np.float64)
+        if selected:
+            target *= self.gross_exposure / selected
         previous = self._previous if self._previous.size else np.zeros_like(target)
         changed = (target != previous).nonzero()[0]
         if changed.size:

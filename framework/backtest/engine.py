@@ -11,7 +11,7 @@ from framework.backtest.result import BacktestResult
 from framework.core.errors import DataError
 from framework.core.market_data import MarketData
 from framework.core.types import DecisionLog, ExecutionState, SignalFrame
-from framework.execution.broker import Fills, SimulatedBroker
+from framework.execution.broker import SimulatedBroker
 from framework.execution.portfolio import attribute_pnl
 
 
@@ -68,15 +68,15 @@ def run_backtest(
     cash = np.empty(n_days)
     positions = np.empty((n_days, n))
     targets = np.full((n_days, n), np.nan)
-    fills_per_bar: list[tuple[int, Fills]] = []
+    fill_quantity = np.zeros((n_days, n))
+    fill_price = np.zeros((n_days, n))
+    fill_cost = np.zeros((n_days, n))
 
     # The loop body is the run's hot path: a few numpy calls on length-N rows, results written by index.
     pending: np.ndarray | None = None
     for t in range(n_days):
         if pending is not None:
-            fills = broker.execute(t, pending, fill_prices[t], books, log)
-            if fills.assets.size:
-                fills_per_bar.append((t, fills))
+            fill_quantity[t], fill_price[t], fill_cost[t] = broker.execute(t, pending, fill_prices[t], books, log)
         row = close[t]
         value = books.cash + float(books.positions @ row)
         equity[t] = value
@@ -89,16 +89,17 @@ def run_backtest(
         state.signal = signal[t]
         state.confidence = confidence[t]
         state.positions = books.positions
-        state.weights = books.positions * row / value
         state.cash = books.cash
         state.equity = value
         proposal = orchestrator.decide(state).target_weights
         targets[t] = proposal
-        pending = None if np.isnan(proposal).all() else proposal
+        # fmax ignores NaN, so the reduction is NaN only when every target is NaN: nothing to send.
+        pending = None if np.isnan(np.fmax.reduce(proposal)) else proposal
 
-    trades = _concat_fills(fills_per_bar, n)
-    exec_prices = fill_prices.copy()
-    exec_prices[trades["trade_bar"], trades["trade_asset"]] = trades["trade_price"]
+    trade_bar, trade_asset = fill_quantity.nonzero()
+    trade_quantity = fill_quantity[trade_bar, trade_asset]
+    trade_price = fill_price[trade_bar, trade_asset]
+    exec_prices = np.where(fill_quantity != 0, fill_price, fill_prices)
     return BacktestResult(
         dates=data.dates,
         tickers=data.tickers,
@@ -107,35 +108,19 @@ def run_backtest(
         positions=positions,
         close=close,
         target_weights=targets,
-        traded_value=np.bincount(
-            trades["trade_bar"],
-            weights=np.abs(trades["trade_quantity"] * trades["trade_price"]),
-            minlength=n_days,
-        ),
-        trade_counts=np.bincount(trades["trade_bar"], minlength=n_days).astype(np.float64),
-        costs=np.bincount(trades["trade_bar"], weights=trades["trade_cost"], minlength=n_days),
-        **trades,
+        traded_value=np.abs(fill_quantity * fill_price).sum(axis=1),
+        trade_counts=np.count_nonzero(fill_quantity, axis=1).astype(np.float64),
+        costs=fill_cost.sum(axis=1),
+        trade_bar=trade_bar.astype(np.intp),
+        trade_asset=trade_asset.astype(np.intp),
+        trade_quantity=trade_quantity,
+        trade_price=trade_price,
+        trade_cost=fill_cost[trade_bar, trade_asset],
         **_orders(targets, equity, positions, close),
         pnl=attribute_pnl(positions, exec_prices, close),
         log=log,
         next_target_weights=targets[-1].copy(),
         initial_cash=books.initial_cash,
-    )
-
-
-def _concat_fills(per_bar: list[tuple[int, Fills]], n_tickers: int) -> dict[str, Any]:
-    """The fills of every bar as flat arrays, in time order."""
-    if not per_bar:
-        none_f, none_i = np.empty(0), np.empty(0, dtype=np.intp)
-        return dict(trade_bar=none_i, trade_asset=none_i, trade_quantity=none_f, trade_price=none_f, trade_cost=none_f)
-    bars = np.array([t for t, _ in per_bar], dtype=np.intp)
-    sizes = [fills.assets.size for _, fills in per_bar]
-    return dict(
-        trade_bar=np.repeat(bars, sizes),
-        trade_asset=np.concatenate([fills.assets for _, fills in per_bar]),
-        trade_quantity=np.concatenate([fills.quantities for _, fills in per_bar]),
-        trade_price=np.concatenate([fills.prices for _, fills in per_bar]),
-        trade_cost=np.concatenate([fills.costs for _, fills in per_bar]),
     )
 
 

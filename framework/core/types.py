@@ -154,15 +154,14 @@ class ExecutionState:
         signal: Combined signal of bar t in [-1, 1] (NaN while warming up), shape (tickers,).
         confidence: Combined confidence of bar t in [0, 1], shape (tickers,).
         positions: Shares held after bar t's fills, shape (tickers,).
-        weights: Fraction of equity in each ticker at the close of bar t, shape (tickers,).
         cash: Cash at the close of bar t.
         equity: Cash plus holdings at the close of bar t.
         log: The run's decision log, where agents record what they change and why.
 
     Example:
         >>> state = ExecutionState.empty(("A", "B"))
-        >>> state.positions.tolist(), state.cash
-        ([0.0, 0.0], 0.0)
+        >>> state.positions.tolist(), state.cash, state.weights.tolist()
+        ([0.0, 0.0], 0.0, [0.0, 0.0])
     """
 
     bar: int
@@ -172,7 +171,6 @@ class ExecutionState:
     signal: np.ndarray
     confidence: np.ndarray
     positions: np.ndarray
-    weights: np.ndarray
     cash: float
     equity: float
     log: DecisionLog
@@ -190,8 +188,14 @@ class ExecutionState:
             signal=nan.copy(),
             confidence=np.zeros(n),
             positions=np.zeros(n),
-            weights=np.zeros(n),
             cash=0.0,
             equity=0.0,
             log=DecisionLog(),
         )
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Fraction of equity in each ticker at the close of bar t, shape (tickers,); computed when asked."""
+        if self.equity == 0:
+            return np.zeros_like(self.positions)
+        return self.positions * self.close / self.equity

@@ -16,19 +16,24 @@ _FILL_PRICES = ("auto", "open", "close")
 
 
 class Fills(NamedTuple):
-    """The fills of one bar, one entry per traded ticker.
+    """The fills of one bar, one entry per ticker of the portfolio (quantity 0: no fill).
+
+    Full-length rows, so the engine writes them into its (days, tickers) arrays by index.
 
     Attributes:
-        assets: Column indices of the traded tickers.
-        quantities: Signed shares (buy > 0, sell < 0).
-        prices: Execution prices, slippage included.
-        costs: Commission paid per fill.
+        quantities: Signed shares traded (buy > 0, sell < 0, 0 for no trade).
+        prices: Execution prices, slippage included (the bar's price where nothing traded).
+        costs: Commission paid per ticker.
     """
 
-    assets: np.ndarray
     quantities: np.ndarray
     prices: np.ndarray
     costs: np.ndarray
+
+    @property
+    def assets(self) -> np.ndarray:
+        """Column indices of the tickers that traded."""
+        return self.quantities.nonzero()[0]
 
 
 class SimulatedBroker(Component):
@@ -58,8 +63,8 @@ class SimulatedBroker(Component):
         >>> broker = SimulatedBroker(initial_cash=1000.0, cost_bps=10.0)
         >>> books = broker.open_books(("A", "B"))
         >>> fills = broker.execute(1, np.array([0.5, np.nan]), np.array([10.0, 20.0]), books, DecisionLog())
-        >>> fills.quantities.round(4).tolist(), round(books.cash, 4)
-        ([50.0], 499.5)
+        >>> fills.quantities.tolist(), fills.assets.tolist(), round(books.cash, 4)
+        ([50.0, 0.0], [0], 499.5)
     """
 
     def __init__(
@@ -137,21 +142,23 @@ class SimulatedBroker(Component):
             delta[small] = 0.0
             notional[small] = 0.0
         cost_rate = self._cost_rate
-        buy_value = float(np.maximum(notional, 0.0).sum())
         net_value = float(notional.sum())
+        buy_value = 0.5 * (float(np.abs(notional).sum()) + net_value)
         cash_for_buys = books.cash + (buy_value - net_value) * (1.0 - cost_rate)
         needed = buy_value * (1.0 + cost_rate)
         # Rounding noise of a full reinvestment (1e-12 of equity) is not a shortage of cash.
         if needed > cash_for_buys + 1e-12 * equity and buy_value > 0:
             delta, notional = self._scale_buys(bar, delta, exec_prices, needed, cash_for_buys, log)
             net_value = float(notional.sum())
-        traded = delta.nonzero()[0]
-        costs = np.abs(notional[traded]) * cost_rate if cost_rate else np.zeros(traded.size)
-        total_cost = float(costs.sum()) if cost_rate else 0.0
+        if cost_rate:
+            costs = np.abs(notional) * cost_rate
+            total_cost = float(costs.sum())
+        else:
+            costs, total_cost = np.zeros(delta.shape), 0.0
         books.positions = positions + delta
         books.cash -= net_value + total_cost
         books.costs += total_cost
-        return Fills(traded, delta[traded], exec_prices[traded], costs)
+        return Fills(delta, exec_prices, costs)
 
     def _scale_buys(
         self,

@@ -1,0 +1,113 @@
+"""The whole app composed through Hydra's compose API, tracked into a real temporary MLflow store."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from framework.app import run
+from framework.core import ConfigError, DataError
+
+SHORT = ["data.start=2012-01-01", "data.end=2016-12-31"]
+
+
+class TestTrackedRun:
+    def test_run_is_logged_with_params_metrics_series_and_artifacts(self, store, compose_config, tmp_path) -> None:
+        cfg = compose_config([*SHORT, "strategy.short_window=5", "experiment_name=it"])
+        out = tmp_path / "out"
+        value = run(
+            cfg, out, choices={"strategy": "ma_crossover", "data": "sp500"}, overrides=["strategy.short_window=5"]
+        )
+
+        client = MlflowClient(store)
+        experiment = client.get_experiment_by_name("it")
+        runs = client.search_runs([experiment.experiment_id])
+        assert len(runs) == 1
+        logged = runs[0]
+        assert logged.data.params["strategy.short_window"] == "5"
+        assert logged.data.params["portfolio.strategies.main.short_window"] == "5"
+        assert logged.data.params["broker.cost_bps"] == "0.0"
+        assert logged.data.tags["choice.strategy"] == "ma_crossover"
+        assert len(logged.data.tags["data_fingerprint"]) == 16
+        assert logged.data.tags["package_version"]
+        assert logged.data.metrics["val/sharpe"] == pytest.approx(value)
+        for key in ("train/cagr", "test/max_drawdown", "baseline/test/sharpe", "full/n_trades", "val/turnover"):
+            assert key in logged.data.metrics
+        history = client.get_metric_history(logged.info.run_id, "equity")
+        equity = pd.read_csv(out / "equity.csv")["equity"].to_numpy()
+        assert len(history) == len(equity)
+        assert sorted(m.step for m in history)[-1] == len(equity) - 1
+        assert history[-1].value == pytest.approx(equity[-1]) or max(m.value for m in history) > 0
+        artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
+        for name in ("equity_drawdown.png", "trades.csv", "decisions.csv", "equity.csv", "metrics.json", "config.yaml"):
+            assert name in artifacts
+
+    def test_metrics_file_matches_the_logged_metrics(self, store, compose_config, tmp_path) -> None:
+        cfg = compose_config(SHORT)
+        run(cfg, tmp_path / "out")
+        summary = json.loads((tmp_path / "out" / "metrics.json").read_text())
+        logged = MlflowClient(store).search_runs(
+            [MlflowClient(store).get_experiment_by_name("portfolio-lab").experiment_id]
+        )[0]
+        for key, value in summary["metrics"].items():
+            if np.isfinite(value):
+                assert logged.data.metrics[key] == pytest.approx(value)
+        assert summary["segments"]["train"][0] == "2012-01-03"
+
+    def test_unreachable_store_loses_nothing(self, compose_config, tmp_path, monkeypatch, capsys) -> None:
+        monkeypatch.chdir(tmp_path)
+        cfg = compose_config([*SHORT, "tracking.tracking_uri=http://127.0.0.1:9"])
+        value = run(cfg, tmp_path / "out")
+        assert np.isfinite(value)
+        err = capsys.readouterr().err
+        assert "not tracked" in err and str((tmp_path / "out").resolve()) in err
+        for name in ("metrics.json", "equity.csv", "trades.csv", "decisions.csv", "equity_drawdown.png", "config.yaml"):
+            assert (tmp_path / "out" / name).is_file()
+
+    def test_tracking_disabled_writes_files_only(self, compose_config, tmp_path, monkeypatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        run(compose_config([*SHORT, "tracking=none"]), tmp_path / "out")
+        assert (tmp_path / "out" / "metrics.json").is_file()
+        assert not (tmp_path / "mlflow.db").exists()
+
+
+class TestSameSeedSameResults:
+    def test_two_runs_of_one_config_are_identical(self, compose_config, tmp_path, monkeypatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        overrides = ["data=synthetic", "data.n_tickers=8", "data.n_days=600", "tracking=none", "seed=7"]
+        run(compose_config(overrides), tmp_path / "a")
+        run(compose_config(overrides), tmp_path / "b")
+        a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+        b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+        assert a == b
+        assert (tmp_path / "a" / "trades.csv").read_text() == (tmp_path / "b" / "trades.csv").read_text()
+        run(compose_config([*overrides[:-1], "seed=8"]), tmp_path / "c")
+        c = json.loads((tmp_path / "c" / "metrics.json").read_text())
+        assert c["data_fingerprint"] != a["data_fingerprint"]
+
+
+class TestBadConfig:
+    @pytest.mark.parametrize(
+        ("overrides", "error", "words"),
+        [
+            (["strategy.short_window=-3"], ConfigError, ["short_window", "-3"]),
+            (["strategy.short_window=60"], ConfigError, ["short_window", "60", "long_window"]),
+            (["broker.cost_bps=-1"], ConfigError, ["broker.cost_bps", "-1"]),
+            (["data.tickers=[AAPL,ZZZZ]"], DataError, ["ZZZZ", "AAPL", "MSFT"]),
+            (["optimized_metric=val/sharp"], ConfigError, ["optimized_metric", "val/sharp", "sharpe"]),
+            (["+portfolio.alocation=1"], ConfigError, ["portfolio.alocation", "allowed keys", "strategies"]),
+            (["+tracking.urii=x"], ConfigError, ["tracking.urii", "tracking_uri"]),
+            (["+strategy.short_windw=3"], ConfigError, ["short_windw", "short_window", "long_window"]),
+            (["portfolio.strategies.main=rsii"], ConfigError, ["rsii", "strategy group", "ma_crossover"]),
+        ],
+    )
+    def test_message_names_the_key_and_the_value(self, compose_config, tmp_path, overrides, error, words) -> None:
+        cfg = compose_config([*SHORT, "tracking=none", *overrides])
+        with pytest.raises(error) as caught:
+            run(cfg, tmp_path / "out")
+        for word in words:
+            assert word in str(caught.value)
