@@ -124,3 +124,159 @@ def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
     mean_sq = sma(centred * centred, window)
     var = (mean_sq - mean * mean) * window / (window - ddof)
     return np.sqrt(np.maximum(var, 0.0))
+
+
+def rsi(values: np.ndarray, window: int = 14) -> np.ndarray:
+    """Wilder's relative strength index, in [0, 100].
+
+    Average gain and loss are seeded with the simple mean of the first ``window`` changes, then smoothed
+    with ``alpha = 1 / window``; ``rsi = 100 - 100 / (1 + gain / loss)`` (100 when there was no loss, 50 when
+    the price did not move at all).
+
+    Args:
+        values: Prices, shape (days,) or (days, tickers), without NaN.
+        window: Smoothing window, >= 1.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window`` rows.
+
+    Raises:
+        ConfigError: If ``window`` is not a positive integer.
+
+    Example:
+        >>> rsi(np.array([1.0, 2.0, 1.0, 2.0, 3.0]), 2).round(2)
+        array([ nan,  nan, 50. , 75. , 87.5])
+    """
+    _check_window(window)
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(values.shape, np.nan)
+    if window >= values.shape[0]:
+        return out
+    change = np.diff(values, axis=0)
+    gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+    gain, loss = gains[:window].mean(axis=0), losses[:window].mean(axis=0)
+    avg_gain = np.empty(change.shape)
+    avg_loss = np.empty(change.shape)
+    avg_gain[window - 1], avg_loss[window - 1] = gain, loss
+    # Wilder's smoothing is sequential in time, vectorized over tickers.
+    for t in range(window, change.shape[0]):
+        gain = gain + (gains[t] - gain) / window
+        loss = loss + (losses[t] - loss) / window
+        avg_gain[t], avg_loss[t] = gain, loss
+    g, lo = avg_gain[window - 1 :], avg_loss[window - 1 :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = 100.0 - 100.0 / (1.0 + g / lo)
+    value = np.where(lo == 0, np.where(g == 0, 50.0, 100.0), value)
+    out[window:] = value
+    return out
+
+
+def rolling_min(values: np.ndarray, window: int) -> np.ndarray:
+    """Minimum over the last ``window`` rows (NaN until the window is full).
+
+    Example:
+        >>> rolling_min(np.array([3.0, 1.0, 2.0, 5.0]), 2)
+        array([nan,  1.,  1.,  2.])
+    """
+    return _rolling_reduce(values, window, np.min)
+
+
+def rolling_max(values: np.ndarray, window: int) -> np.ndarray:
+    """Maximum over the last ``window`` rows (NaN until the window is full).
+
+    Example:
+        >>> rolling_max(np.array([3.0, 1.0, 2.0, 5.0]), 2)
+        array([nan,  3.,  2.,  5.])
+    """
+    return _rolling_reduce(values, window, np.max)
+
+
+def _rolling_reduce(values: np.ndarray, window: int, reduce: object) -> np.ndarray:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    _check_window(window)
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(values.shape, np.nan)
+    if window <= values.shape[0]:
+        out[window - 1 :] = reduce(sliding_window_view(values, window, axis=0), axis=-1)  # type: ignore[operator]
+    return out
+
+
+def zscore(values: np.ndarray, window: int) -> np.ndarray:
+    """How many rolling standard deviations the value is from its rolling mean.
+
+    ``(x - sma(x, window)) / rolling_std(x, window)``; NaN until the window is full or where the deviation is 0.
+
+    Example:
+        >>> zscore(np.array([1.0, 2.0, 3.0, 2.0]), 3).round(3)
+        array([   nan,    nan,  1.   , -0.577])
+    """
+    deviation = rolling_std(values, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (np.asarray(values, dtype=np.float64) - sma(values, window)) / deviation
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def delay(values: np.ndarray, lag: int) -> np.ndarray:
+    """The value ``lag`` rows earlier (NaN for the first ``lag`` rows). Only positive lags: no look-ahead.
+
+    Raises:
+        ConfigError: If ``lag`` is not a non-negative integer.
+
+    Example:
+        >>> delay(np.array([1.0, 2.0, 3.0]), 1)
+        array([nan,  1.,  2.])
+    """
+    if not isinstance(lag, (int, np.integer)) or isinstance(lag, bool) or lag < 0:
+        raise ConfigError(f"lag: must be a non-negative integer (a negative lag would look ahead), got {lag!r}")
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(values.shape, np.nan)
+    if lag < values.shape[0]:
+        out[lag:] = values[: values.shape[0] - lag]
+    return out
+
+
+def delta(values: np.ndarray, lag: int = 1) -> np.ndarray:
+    """Change over ``lag`` rows: ``x[t] - x[t - lag]``.
+
+    Example:
+        >>> delta(np.array([1.0, 2.0, 4.0]), 1)
+        array([nan,  1.,  2.])
+    """
+    return np.asarray(values, dtype=np.float64) - delay(values, lag)
+
+
+def pct_change(values: np.ndarray, lag: int = 1) -> np.ndarray:
+    """Relative change over ``lag`` rows: ``x[t] / x[t - lag] - 1``.
+
+    Example:
+        >>> pct_change(np.array([1.0, 2.0, 4.0]), 2)
+        array([nan, nan,  3.])
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(values, dtype=np.float64) / delay(values, lag) - 1.0
+
+
+def cross_rank(values: np.ndarray) -> np.ndarray:
+    """Rank of each ticker among the tickers of the same row, scaled to [0, 1] (ties averaged, NaN kept).
+
+    Uses only the same row, so it is causal. With one valid value in a row its rank is 0.5.
+
+    Example:
+        >>> cross_rank(np.array([[3.0, 1.0, 2.0], [1.0, np.nan, 1.0]]))
+        array([[1. , 0. , 0.5],
+               [0.5, nan, 0.5]])
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    valid = ~np.isnan(values)
+    order = np.where(valid, values, np.inf)
+    # Average the ranks of ties: the mean position of equal values in the row.
+    sorted_values = np.sort(order, axis=1)
+    low = np.array([np.searchsorted(row, v, side="left") for row, v in zip(sorted_values, order, strict=True)])
+    high = np.array([np.searchsorted(row, v, side="right") for row, v in zip(sorted_values, order, strict=True)])
+    ranks = (low + high - 1) / 2.0
+    counts = valid.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(counts > 1, ranks / (counts - 1), 0.5)
+    return np.where(valid, scaled, np.nan)
