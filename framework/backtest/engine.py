@@ -20,6 +20,7 @@ def run_backtest(
     signals: SignalFrame,
     orchestrator: Orchestrator,
     broker: SimulatedBroker,
+    allocation: np.ndarray | None = None,
 ) -> BacktestResult:
     """Run the decision pipeline on every bar and fill its orders at the next bar.
 
@@ -32,6 +33,7 @@ def run_backtest(
         signals: The combined signals, same shape as ``data``; row t uses data up to t only.
         orchestrator: The agents, in order.
         broker: Fills, costs, slippage and starting cash.
+        allocation: The portfolio's fixed allocation per ticker, shape (tickers,), for sizing agents that use it.
 
     Returns:
         The :class:`BacktestResult` with the equity curve, positions, trades, orders and the decision log.
@@ -63,6 +65,7 @@ def run_backtest(
     orchestrator.prepare(data, signals)
     state = ExecutionState.empty(data.tickers)
     state.log = log
+    state.allocation = None if allocation is None else np.asarray(allocation, dtype=np.float64)
 
     equity = np.empty(n_days)
     cash = np.empty(n_days)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +54,12 @@ class PortfolioStrategy:
     Args:
         sleeves: The sleeves; each ticker belongs to exactly one.
         name: The portfolio's name.
+        allocation: Optional fixed fraction of equity per ticker (``{"AAPL": 0.4, ...}``), non-negative,
+            summing to at most 1; tickers left out get 0. Used by allocation-aware sizing agents.
 
     Raises:
-        ConfigError: If a ticker is in two sleeves, a sleeve is empty, or a weight is negative.
+        ConfigError: If a ticker is in two sleeves, a sleeve is empty, a weight is negative, or the allocation
+            names a ticker outside the portfolio, has a negative weight or sums to more than 1.
 
     Example:
         >>> from framework.strategies import MACrossover
@@ -72,9 +75,12 @@ class PortfolioStrategy:
                [ 1.,  1.]])
     """
 
-    def __init__(self, sleeves: Sequence[Sleeve], name: str = "portfolio") -> None:
+    def __init__(
+        self, sleeves: Sequence[Sleeve], name: str = "portfolio", allocation: Mapping[str, float] | None = None
+    ) -> None:
         self.sleeves = list(sleeves)
         self.name = name
+        self.allocation = dict(allocation) if allocation is not None else None
         seen: dict[str, int] = {}
         for position, sleeve in enumerate(self.sleeves):
             if not sleeve.tickers or not sleeve.strategies:
@@ -86,11 +92,29 @@ class PortfolioStrategy:
                 if ticker in seen:
                     raise ConfigError(f"portfolio '{name}': ticker '{ticker}' is configured twice")
                 seen[ticker] = position
+        for ticker, weight in (self.allocation or {}).items():
+            if ticker not in seen:
+                raise ConfigError(
+                    f"portfolio.allocation.{ticker}: not a ticker of the portfolio ({', '.join(seen)})"
+                )
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+                raise ConfigError(f"portfolio.allocation.{ticker}: must be a number >= 0, got {weight!r}")
+        if self.allocation is not None and sum(self.allocation.values()) > 1 + 1e-9:
+            raise ConfigError(
+                f"portfolio.allocation: the weights sum to {sum(self.allocation.values()):.6g}; "
+                "they are fractions of equity and must sum to at most 1"
+            )
 
     @property
     def tickers(self) -> tuple[str, ...]:
         """Every ticker of the portfolio, sleeve by sleeve."""
         return tuple(t for sleeve in self.sleeves for t in sleeve.tickers)
+
+    def allocation_weights(self, tickers: Sequence[str]) -> np.ndarray | None:
+        """The allocation as an array in the order of ``tickers`` (0 for tickers left out), or None."""
+        if self.allocation is None:
+            return None
+        return np.array([float(self.allocation.get(t, 0.0)) for t in tickers])
 
     def fit(self, data: MarketData, train_stop: int) -> PortfolioStrategy:
         """Fit every strategy and aggregator on bars ``0:train_stop`` only.

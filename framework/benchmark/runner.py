@@ -219,7 +219,7 @@ def run_benchmark(
         raise ConfigError(f"benchmark.split: must produce a 'train' segment, got {', '.join(segments)}")
     portfolio.fit(data, train_stop=segments["train"][1])
     signals = portfolio.generate(data)
-    result = run_backtest(data, signals, orchestrator, broker)
+    result = run_backtest(data, signals, orchestrator, broker, portfolio.allocation_weights(data.tickers))
     baseline = baseline_backtest(data, broker)
     metrics = segment_metrics(result, segments, periods_per_year, risk_free_rate)
     metrics.update(segment_metrics(baseline, segments, periods_per_year, risk_free_rate, prefix="baseline/"))

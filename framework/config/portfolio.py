@@ -9,6 +9,7 @@ The shape of a ``portfolio`` config (every key but ``strategies`` optional)::
       rsi: 0.5                        # just a weight: the group's defaults
       mine: {_target_: plugins.example_strategy.Breakout, weight: 1.0, lookback: 20}   # any class
     aggregator: weighted_average      # a name in the `aggregator` group, a mapping with params, or null
+    allocation: {AAPL: 0.4, MSFT: 0.3, KO: 0.3}   # optional fixed fraction of equity per ticker
     overrides:                        # per ticker: merged onto the defaults by label, null removes one
       AAPL:
         strategies: {rsi: null, ma_crossover: {short_window: 5}}
@@ -34,7 +35,7 @@ from framework.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
 
-PORTFOLIO_KEYS = ("name", "tickers", "strategies", "aggregator", "overrides")
+PORTFOLIO_KEYS = ("name", "tickers", "strategies", "aggregator", "allocation", "overrides")
 OVERRIDE_KEYS = ("strategies", "aggregator")
 
 Resolver = Callable[[dict[str, Any]], dict[str, Any]]
@@ -184,7 +185,10 @@ def build_portfolio(
         ]
         _note_weights(built, key_root)
         sleeves.append(Sleeve(tuple(members), built, build_component(aggregator, f"{key_root}.aggregator", Aggregator)))
-    return PortfolioStrategy(sleeves, name=name)
+    allocation = config.get("allocation")
+    if allocation is not None and not isinstance(allocation, Mapping):
+        raise ConfigError(f"portfolio.allocation: expected a mapping ticker -> fraction of equity, got {allocation!r}")
+    return PortfolioStrategy(sleeves, name=name, allocation=allocation)
 
 
 def _check_keys(config: Mapping[str, Any], allowed: Sequence[str], key: str) -> None:

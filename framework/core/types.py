@@ -157,6 +157,7 @@ class ExecutionState:
         cash: Cash at the close of bar t.
         equity: Cash plus holdings at the close of bar t.
         log: The run's decision log, where agents record what they change and why.
+        allocation: The portfolio's fixed allocation per ticker (fractions of equity), or None if it has none.
 
     Example:
         >>> state = ExecutionState.empty(("A", "B"))
@@ -174,6 +175,7 @@ class ExecutionState:
     cash: float
     equity: float
     log: DecisionLog
+    allocation: np.ndarray | None = None
 
     @classmethod
     def empty(cls, tickers: tuple[str, ...]) -> ExecutionState:
