@@ -75,7 +75,14 @@ class Orchestrator:
     """
 
     def __init__(self, agents: Mapping[str, Agent] | Sequence[Agent]) -> None:
-        items = list(agents.items()) if isinstance(agents, Mapping) else [(a.name, a) for a in agents]
+        if isinstance(agents, Mapping):
+            items = list(agents.items())
+        else:
+            items = [(getattr(a, "name", f"#{i}"), a) for i, a in enumerate(agents)]
+        names = [str(stage) for stage, _ in items]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"agent: stage names must be unique so the decision log can tell them apart: {repeated}")
         if not items:
             raise ConfigError("agent: the pipeline needs at least one agent (a sizing agent)")
         for stage, agent in items:
@@ -101,6 +108,8 @@ class Orchestrator:
 
     def decide(self, state: ExecutionState) -> TradeProposal:
         """The pipeline's proposal for bar ``state.bar``."""
+        if self._blank.size != len(state.tickers):
+            self._blank = np.full(len(state.tickers), np.nan)
         proposal = TradeProposal(self._blank.copy())
         for agent in self.agents:
             proposal = agent.propose(proposal, state)

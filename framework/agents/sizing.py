@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from framework.agents.base import Agent
-from framework.core.errors import AgentError, ConfigError
+from framework.core.checks import check_bool, check_choice, check_number
+from framework.core.errors import AgentError
 from framework.core.market_data import MarketData
 from framework.core.types import ExecutionState, SignalFrame, TradeProposal
 
@@ -30,8 +31,7 @@ class SizingAgent(Agent):
 
     def __init__(self, rebalance: str = "every_bar") -> None:
         self.rebalance = rebalance
-        if rebalance not in _REBALANCE:
-            raise ConfigError(f"rebalance: must be one of {', '.join(_REBALANCE)}, got {rebalance!r}")
+        check_choice("rebalance", rebalance, _REBALANCE)
         self._previous: np.ndarray = np.empty(0)
         self._entered = False
 
@@ -59,11 +59,6 @@ class SizingAgent(Agent):
         elif self.rebalance == "on_change" and not changed.size:
             return TradeProposal(np.full_like(target, np.nan))
         return TradeProposal(target)
-
-
-def _check_threshold(threshold: float) -> None:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
-        raise ConfigError(f"threshold: must be a number >= 0, got {threshold!r}")
 
 
 class EqualWeightSizing(SizingAgent):
@@ -107,9 +102,9 @@ class EqualWeightSizing(SizingAgent):
         self.long_only = long_only
         self.gross_exposure = gross_exposure
         self.threshold = threshold
-        if not 0 < gross_exposure <= 10:
-            raise ConfigError(f"gross_exposure: must be in (0, 10], got {gross_exposure!r}")
-        _check_threshold(threshold)
+        check_bool("long_only", long_only)
+        check_number("gross_exposure", gross_exposure, minimum=0, exclusive_minimum=True, maximum=10)
+        check_number("threshold", threshold, minimum=0)
         self._reason = f"equal weight over the tickers with a {'positive' if long_only else 'non-zero'} signal"
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
@@ -167,7 +162,9 @@ class FixedAllocationSizing(SizingAgent):
         self.long_only = long_only
         self.threshold = threshold
         self.scale_by_signal = scale_by_signal
-        _check_threshold(threshold)
+        check_bool("long_only", long_only)
+        check_number("threshold", threshold, minimum=0)
+        check_bool("scale_by_signal", scale_by_signal)
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
         """Allocation of the selected tickers (see the class docstring)."""

@@ -91,7 +91,8 @@ def build_component(spec: Mapping[str, Any], key: str, base: type[T], nested: bo
         return cls(**params)  # type: ignore[no-any-return]
     except ConfigError as error:
         message = str(error)
-        raise ConfigError(message if message.startswith(key) else f"{key}.{message}") from None
+        own = message.startswith((f"{key}.", f"{key}:"))
+        raise ConfigError(message if own else f"{key}.{message}") from None
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{key}: {cls.__name__} rejected its parameters: {error}") from None
 

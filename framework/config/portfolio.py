@@ -150,41 +150,43 @@ def build_portfolio(
         )
 
     groups: dict[str, list[str]] = {}
-    specs: dict[str, tuple[list[tuple[str, dict[str, Any], float]], dict[str, Any]]] = {}
+    specs: dict[str, tuple[list[tuple[str, dict[str, Any], float, str]], dict[str, Any], str]] = {}
     for ticker in tickers:
         override = overrides.get(ticker) or {}
-        _check_keys(override, OVERRIDE_KEYS, f"portfolio.overrides.{ticker}")
-        key_root = f"portfolio.overrides.{ticker}" if ticker in overrides else "portfolio"
-        merged = _merge_entries(defaults, override.get("strategies") or {}, f"{key_root}.strategies")
+        own = f"portfolio.overrides.{ticker}"
+        _check_keys(override, OVERRIDE_KEYS, own)
+        changed = override.get("strategies") or {}
+        merged = _merge_entries(defaults, changed, f"{own}.strategies")
         slots = []
         for label, entry in merged.items():
-            resolved = resolve_entry(label, entry, f"{key_root}.strategies.{label}", strategies, resolve)
+            # Errors are reported where the entry was written: the ticker's override or the portfolio's default.
+            key = f"{own}.strategies.{label}" if label in changed else f"portfolio.strategies.{label}"
+            resolved = resolve_entry(label, entry, key, strategies, resolve)
             if resolved is not None:
-                slots.append((label, *resolved))
+                slots.append((label, *resolved, key))
         if not slots:
-            raise ConfigError(f"{key_root}.strategies: ticker '{ticker}' is left with no strategy")
-        _check_unique_types(slots, ticker, f"{key_root}.strategies")
+            raise ConfigError(f"{own}.strategies: ticker '{ticker}' is left with no strategy")
+        _check_unique_types(slots, ticker, f"{own}.strategies" if changed else "portfolio.strategies")
+        aggregator_key = f"{own}.aggregator" if "aggregator" in override else "portfolio.aggregator"
         aggregator = _aggregator_spec(
             override.get("aggregator", config.get("aggregator")),
             default_aggregator,
-            f"{key_root}.aggregator",
+            aggregator_key,
             aggregators,
             resolve,
         )
-        signature = json.dumps([slots, aggregator], sort_keys=True, default=str)
+        signature = json.dumps([[s[:3] for s in slots], aggregator], sort_keys=True, default=str)
         groups.setdefault(signature, []).append(ticker)
-        specs[signature] = (slots, aggregator)
+        specs.setdefault(signature, (slots, aggregator, aggregator_key))
 
     sleeves = []
     for signature, members in groups.items():
-        slots, aggregator = specs[signature]
-        key_root = "portfolio" if len(groups) == 1 else f"portfolio.overrides.{members[0]}"
+        slots, aggregator, aggregator_key = specs[signature]
         built = [
-            StrategySlot(label, build_component(spec, f"{key_root}.strategies.{label}", Strategy), weight)
-            for label, spec, weight in slots
+            StrategySlot(label, build_component(spec, key, Strategy), weight) for label, spec, weight, key in slots
         ]
-        _note_weights(built, key_root)
-        sleeves.append(Sleeve(tuple(members), built, build_component(aggregator, f"{key_root}.aggregator", Aggregator)))
+        _note_weights(built, slots[0][3].rpartition(".strategies.")[0])
+        sleeves.append(Sleeve(tuple(members), built, build_component(aggregator, aggregator_key, Aggregator)))
     allocation = config.get("allocation")
     if allocation is not None and not isinstance(allocation, Mapping):
         raise ConfigError(f"portfolio.allocation: expected a mapping ticker -> fraction of equity, got {allocation!r}")
@@ -216,24 +218,34 @@ def _tickers(value: Any, available: Sequence[str]) -> list[str]:
     return tickers
 
 
+def _as_mapping(entry: Any) -> Any:
+    """An entry in mapping form: a bare weight or a bare group name become ``{weight: w}`` / ``{name: n}``."""
+    if isinstance(entry, (int, float)) and not isinstance(entry, bool):
+        return {"weight": entry}
+    if isinstance(entry, str):
+        return {"name": entry}
+    return entry
+
+
 def _merge_entries(defaults: Mapping[str, Any], override: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The default entries with a ticker's overrides merged in by label (``None`` removes an entry).
+
+    An override mapping (or a bare weight) updates the default's parameters; an override naming another class
+    (``_target_``) or another group option (a bare name) replaces the default entry.
+    """
     if not isinstance(override, Mapping):
         raise ConfigError(f"{key}: expected a mapping label -> entry, got {override!r}")
     merged = dict(defaults)
     for label, entry in override.items():
-        base = merged.get(label)
-        if isinstance(entry, Mapping) and isinstance(base, Mapping) and "_target_" not in entry:
-            merged[label] = {**base, **entry}
-        elif isinstance(entry, Mapping) and isinstance(base, (int, float)) and not isinstance(base, bool):
-            merged[label] = {"weight": base, **entry}
-        else:
-            merged[label] = entry
+        base, update = _as_mapping(merged.get(label)), _as_mapping(entry)
+        replaces = not isinstance(update, Mapping) or "_target_" in update or isinstance(entry, str)
+        merged[label] = {**base, **update} if isinstance(base, Mapping) and not replaces else entry
     return merged
 
 
-def _check_unique_types(slots: list[tuple[str, dict[str, Any], float]], ticker: str, key: str) -> None:
+def _check_unique_types(slots: list[tuple[str, dict[str, Any], float, str]], ticker: str, key: str) -> None:
     seen: dict[str, str] = {}
-    for label, spec, _ in slots:
+    for label, spec, _, _ in slots:
         target = str(spec.get("_target_"))
         if target in seen:
             raise ConfigError(

@@ -66,7 +66,10 @@ class MarketData:
                 if name == "close":
                     raise DataError("market data: 'close' prices are required")
                 continue
+            original = values
             values = np.ascontiguousarray(values, dtype=np.float64)
+            if values is original:  # never freeze the caller's own array
+                values = values.copy()
             if values.shape != shape:
                 raise DataError(
                     f"market data: field '{name}' has shape {values.shape}, expected (days, tickers) = {shape}"

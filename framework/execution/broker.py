@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from framework.core.component import Component
+from framework.core.checks import check_bool, check_choice, check_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import DecisionLog
@@ -82,14 +83,11 @@ class SimulatedBroker(Component):
         self.fractional_shares = fractional_shares
         self.fill_price = fill_price
         self.min_trade_value = min_trade_value
-        if not initial_cash > 0:
-            raise ConfigError(f"broker.initial_cash: must be > 0, got {initial_cash!r}")
+        check_number("broker.initial_cash", initial_cash, minimum=0, exclusive_minimum=True)
         for key in ("cost_bps", "slippage_bps", "min_trade_value"):
-            value = getattr(self, key)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-                raise ConfigError(f"broker.{key}: must be a number >= 0, got {value!r}")
-        if fill_price not in _FILL_PRICES:
-            raise ConfigError(f"broker.fill_price: must be one of {', '.join(_FILL_PRICES)}, got {fill_price!r}")
+            check_number(f"broker.{key}", getattr(self, key), minimum=0)
+        check_bool("broker.fractional_shares", fractional_shares)
+        check_choice("broker.fill_price", fill_price, _FILL_PRICES)
         self._slip = slippage_bps * 1e-4
         self._cost_rate = cost_bps * 1e-4
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from framework.core.errors import ConfigError
+from framework.core.checks import check_number
 
 
 class PortfolioManager:
@@ -31,8 +31,7 @@ class PortfolioManager:
     """
 
     def __init__(self, tickers: tuple[str, ...], initial_cash: float = 1_000_000.0) -> None:
-        if not initial_cash > 0:
-            raise ConfigError(f"broker.initial_cash: must be > 0, got {initial_cash!r}")
+        check_number("broker.initial_cash", initial_cash, minimum=0, exclusive_minimum=True)
         self.tickers = tickers
         self.initial_cash = float(initial_cash)
         self.cash = float(initial_cash)

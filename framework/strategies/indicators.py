@@ -6,6 +6,8 @@ Shared by the built-in strategies and the expression language.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from framework.core.errors import ConfigError
@@ -16,11 +18,21 @@ def _check_window(window: int, name: str = "window") -> None:
         raise ConfigError(f"{name}: must be a positive integer, got {window!r}")
 
 
+def _rolling(values: np.ndarray, window: int) -> Any:
+    """A pandas rolling window over the rows of ``values`` (compensated sums: a flat window sums exactly)."""
+    import pandas as pd
+
+    _check_window(window)
+    values = np.asarray(values, dtype=np.float64)
+    frame = pd.DataFrame(values) if values.ndim == 2 else pd.Series(values)
+    return frame.rolling(window, min_periods=window)
+
+
 def rolling_sum(values: np.ndarray, window: int) -> np.ndarray:
     """Sum over the last ``window`` rows (NaN until ``window`` rows exist).
 
     Args:
-        values: Array of shape (days,) or (days, tickers) without NaN.
+        values: Array of shape (days,) or (days, tickers).
         window: Number of rows, >= 1.
 
     Returns:
@@ -33,19 +45,14 @@ def rolling_sum(values: np.ndarray, window: int) -> np.ndarray:
         >>> rolling_sum(np.array([1.0, 2.0, 3.0, 4.0]), 2)
         array([nan,  3.,  5.,  7.])
     """
-    _check_window(window)
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full(values.shape, np.nan)
-    if window > values.shape[0]:
-        return out
-    csum = np.cumsum(values, axis=0)
-    out[window - 1] = csum[window - 1]
-    out[window:] = csum[window:] - csum[:-window]
-    return out
+    return np.asarray(_rolling(values, window).sum().to_numpy(), dtype=np.float64)
 
 
 def sma(values: np.ndarray, window: int) -> np.ndarray:
     """Simple moving average over the last ``window`` rows.
+
+    Computed with compensated rolling sums, so prices that were flat over the window average to exactly that
+    price (two averages of a flat stretch compare equal, not above or below by rounding noise).
 
     Args:
         values: Array of shape (days,) or (days, tickers).
@@ -61,7 +68,7 @@ def sma(values: np.ndarray, window: int) -> np.ndarray:
         >>> sma(np.array([1.0, 2.0, 3.0, 4.0]), 3)
         array([nan, nan,  2.,  3.])
     """
-    return rolling_sum(values, window) / window
+    return np.asarray(_rolling(values, window).mean().to_numpy(), dtype=np.float64)
 
 
 def ema(values: np.ndarray, window: int) -> np.ndarray:
@@ -117,13 +124,12 @@ def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
     _check_window(window)
     if window <= ddof:
         raise ConfigError(f"window: must exceed ddof={ddof}, got {window}")
-    values = np.asarray(values, dtype=np.float64)
-    # Centre on a causal reference (the first row) so the sums of squares do not cancel catastrophically.
-    centred = values - values[:1]
-    mean = sma(centred, window)
-    mean_sq = sma(centred * centred, window)
-    var = (mean_sq - mean * mean) * window / (window - ddof)
-    return np.sqrt(np.maximum(var, 0.0))
+    rolling = _rolling(values, window)
+    std = np.array(rolling.std(ddof=ddof).to_numpy(), dtype=np.float64)
+    # Rolling updates leave rounding residue after a move; a window that did not move has no deviation at all.
+    flat = rolling.max().to_numpy() == rolling.min().to_numpy()
+    std[flat] = 0.0
+    return std
 
 
 def rsi(values: np.ndarray, window: int = 14) -> np.ndarray:
@@ -178,7 +184,7 @@ def rolling_min(values: np.ndarray, window: int) -> np.ndarray:
         >>> rolling_min(np.array([3.0, 1.0, 2.0, 5.0]), 2)
         array([nan,  1.,  1.,  2.])
     """
-    return _rolling_reduce(values, window, np.min)
+    return _rolling_reduce(values, window, "min")
 
 
 def rolling_max(values: np.ndarray, window: int) -> np.ndarray:
@@ -188,18 +194,11 @@ def rolling_max(values: np.ndarray, window: int) -> np.ndarray:
         >>> rolling_max(np.array([3.0, 1.0, 2.0, 5.0]), 2)
         array([nan,  3.,  2.,  5.])
     """
-    return _rolling_reduce(values, window, np.max)
+    return _rolling_reduce(values, window, "max")
 
 
-def _rolling_reduce(values: np.ndarray, window: int, reduce: object) -> np.ndarray:
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    _check_window(window)
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full(values.shape, np.nan)
-    if window <= values.shape[0]:
-        out[window - 1 :] = reduce(sliding_window_view(values, window, axis=0), axis=-1)  # type: ignore[operator]
-    return out
+def _rolling_reduce(values: np.ndarray, window: int, reduce: str) -> np.ndarray:
+    return np.asarray(getattr(_rolling(values, window), reduce)().to_numpy(), dtype=np.float64)
 
 
 def zscore(values: np.ndarray, window: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from framework.core.checks import check_int, check_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
@@ -39,17 +40,14 @@ class MACrossover(Strategy):
         self.short_window = short_window
         self.long_window = long_window
         self.tie_tolerance = tie_tolerance
-        for key in ("short_window", "long_window"):
-            value = getattr(self, key)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{key}: must be a positive integer, got {value!r}")
+        check_int("short_window", short_window)
+        check_int("long_window", long_window)
+        check_number("tie_tolerance", tie_tolerance, minimum=0)
         if short_window >= long_window:
             raise ConfigError(
                 f"short_window: must be smaller than long_window, got short_window={short_window} "
                 f">= long_window={long_window}"
             )
-        if not tie_tolerance >= 0:
-            raise ConfigError(f"tie_tolerance: must be >= 0, got {tie_tolerance!r}")
 
     def generate(self, data: MarketData) -> SignalFrame:
         """Crossover signal for every bar and ticker (see the class docstring)."""

@@ -1,0 +1,22 @@
+"""MLflow tracking: parameter flattening, logging a run, and a sweep's parent run.
+
+The only layer, with the app, that imports MLflow, and it does so inside functions: importing this package
+does not import MLflow.
+"""
+
+from framework.tracking.mlflow_store import TrackedRun, end_run, log_run, resolve_tracking_uri, start_run
+from framework.tracking.params import MAX_PARAM_VALUE_LENGTH, flatten_params
+from framework.tracking.sweep import PARENT_RUN_ID_FILE, MlflowSweepCallback, sweep_parent_run_id
+
+__all__ = [
+    "MAX_PARAM_VALUE_LENGTH",
+    "PARENT_RUN_ID_FILE",
+    "MlflowSweepCallback",
+    "TrackedRun",
+    "end_run",
+    "flatten_params",
+    "log_run",
+    "resolve_tracking_uri",
+    "start_run",
+    "sweep_parent_run_id",
+]

@@ -1,0 +1,138 @@
+"""A sweep's parent run: a Hydra callback opens it before the jobs start and ends it when they are done.
+
+The callback runs in the process that launches the sweep; the jobs may run in other processes (joblib, Ray), so
+the parent's run id is handed to them in a file in the sweep folder, read with :func:`sweep_parent_run_id`.
+Tracking must never break a sweep: every failure of the callback is logged as a warning and the jobs are then
+tracked as top-level runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from framework.tracking.mlflow_store import TrackedRun, end_run, resolve_tracking_uri, start_run
+
+PARENT_RUN_ID_FILE = "mlflow_parent_run_id"
+
+_log = logging.getLogger(__name__)
+
+
+class MlflowSweepCallback(Callback):
+    """Open an MLflow parent run for a Hydra multirun; each job logs its run as a child of it.
+
+    The parent run is named ``sweep <hydra.sweep.dir>``, lives in ``experiment_name`` of the store
+    ``tracking.tracking_uri`` (see :func:`~framework.tracking.mlflow_store.resolve_tracking_uri`), and has the
+    tags ``sweep_dir`` (absolute) and ``sweep_overrides``. Its id is written to ``<sweep dir>/mlflow_parent_run_id``.
+    It ends FINISHED when the sweep ends, or FAILED when the process exits before that (a job raised, which
+    makes Hydra stop the sweep without calling ``on_multirun_end``). Nothing is done when ``tracking.enabled``
+    is false.
+
+    Registered in ``conf/config.yaml``::
+
+        hydra:
+          callbacks:
+            mlflow_sweep:
+              _target_: framework.tracking.MlflowSweepCallback
+
+    Example:
+        The callback reads only the composed config, so it can be driven without Hydra; with tracking disabled
+        it touches no store:
+
+        >>> import shutil, tempfile
+        >>> sweep_dir = Path(tempfile.mkdtemp()) / "multirun"
+        >>> config = OmegaConf.create({"experiment_name": "portfolio-lab", "tracking": {"enabled": False},
+        ...                            "hydra": {"sweep": {"dir": str(sweep_dir)}}})
+        >>> callback = MlflowSweepCallback()
+        >>> callback.on_multirun_start(config)
+        >>> callback.on_multirun_end(config)
+        >>> callback.parent_run is None, sweep_parent_run_id(sweep_dir)
+        (True, None)
+        >>> shutil.rmtree(sweep_dir.parent)
+    """
+
+    def __init__(self) -> None:
+        self.parent_run: TrackedRun | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Create the parent run and write its id into the sweep folder.
+
+        Args:
+            config: The composed config of the sweep, with its ``hydra`` node.
+            **kwargs: Passed by Hydra (``config_name``); unused.
+        """
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+            marker = sweep_dir / PARENT_RUN_ID_FILE
+            marker.unlink(missing_ok=True)  # never hand the jobs the parent of an earlier sweep in this folder
+            if not OmegaConf.select(config, "tracking.enabled", default=True):
+                return
+            overrides = OmegaConf.select(config, "hydra.overrides.task", default=None) or []
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            self.parent_run = start_run(
+                tracking_uri=resolve_tracking_uri(OmegaConf.select(config, "tracking.tracking_uri", default=None)),
+                experiment_name=str(OmegaConf.select(config, "experiment_name", default=None) or "Default"),
+                run_name=f"sweep {sweep_dir}",
+                tags={"sweep_dir": str(sweep_dir.resolve()), "sweep_overrides": " ".join(map(str, overrides))},
+            )
+            marker.write_text(f"{self.parent_run.run_id}\n", encoding="utf-8")
+        except Exception as error:  # tracking must not break the sweep
+            _log.warning("MLflow: no parent run for this sweep, jobs are logged as top-level runs: %s", error)
+            self._end("FAILED")
+            return
+        atexit.register(self._end_unfinished)
+        _log.info("MLflow: sweep parent run %s", self.parent_run.ui_hint)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """End the parent run FINISHED.
+
+        Args:
+            config: The composed config of the sweep.
+            **kwargs: Passed by Hydra (``config_name``); unused.
+        """
+        atexit.unregister(self._end_unfinished)
+        self._end("FINISHED")
+
+    def _end_unfinished(self) -> None:
+        """At exit: end a parent run that the sweep left open, FAILED."""
+        self._end("FAILED")
+
+    def _end(self, status: str) -> None:
+        """End the parent run, if any, with ``status``; a failure is only a warning."""
+        parent, self.parent_run = self.parent_run, None
+        if parent is None:
+            return
+        try:
+            end_run(tracking_uri=parent.tracking_uri, run_id=parent.run_id, status=status)
+        except Exception as error:  # tracking must not break the sweep
+            _log.warning("MLflow: cannot end the sweep parent run %s: %s", parent.run_id, error)
+
+
+def sweep_parent_run_id(sweep_dir: str | Path) -> str | None:
+    """The parent run id that :class:`MlflowSweepCallback` wrote into a sweep folder, if any.
+
+    Args:
+        sweep_dir: The sweep folder (``HydraConfig.get().sweep.dir`` in a job).
+
+    Returns:
+        The run id, or ``None`` when the sweep has no parent run (tracking off or failed, or not a sweep).
+
+    Example:
+        >>> import shutil, tempfile
+        >>> sweep_dir = Path(tempfile.mkdtemp())
+        >>> print(sweep_parent_run_id(sweep_dir))
+        None
+        >>> _ = (sweep_dir / PARENT_RUN_ID_FILE).write_text("0f3c9a" + chr(10))
+        >>> sweep_parent_run_id(sweep_dir)
+        '0f3c9a'
+        >>> shutil.rmtree(sweep_dir)
+    """
+    with contextlib.suppress(OSError):
+        return (Path(sweep_dir) / PARENT_RUN_ID_FILE).read_text(encoding="utf-8").strip() or None
+    return None
