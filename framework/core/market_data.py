@@ -68,7 +68,7 @@ class MarketData:
                 continue
             original = values
             values = np.ascontiguousarray(values, dtype=np.float64)
-            if values is original:  # never freeze the caller's own array
+            if values is original and values.flags.writeable:  # never freeze an array the caller may write
                 values = values.copy()
             if values.shape != shape:
                 raise DataError(

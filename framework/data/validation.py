@@ -221,6 +221,7 @@ def _as_panels(
             raise DataError(f"{prefix}field '{name}' is not numeric: {error}") from None
         if values.shape != shape:
             raise DataError(f"{prefix}field '{name}' has shape {values.shape}, expected (days, tickers) = {shape}")
+        values.setflags(write=False)  # the panel owns it now: MarketData shares a read-only array as is
         panels[name] = values
     return panels
 
