@@ -94,9 +94,7 @@ class PortfolioStrategy:
                 seen[ticker] = position
         for ticker, weight in (self.allocation or {}).items():
             if ticker not in seen:
-                raise ConfigError(
-                    f"portfolio.allocation.{ticker}: not a ticker of the portfolio ({', '.join(seen)})"
-                )
+                raise ConfigError(f"portfolio.allocation.{ticker}: not a ticker of the portfolio ({', '.join(seen)})")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
                 raise ConfigError(f"portfolio.allocation.{ticker}: must be a number >= 0, got {weight!r}")
         if self.allocation is not None and sum(self.allocation.values()) > 1 + 1e-9:

@@ -182,9 +182,7 @@ class TestComputeMetrics:
         rf_daily = 1.05 ** (1 / 252) - 1
         excess = returns - rf_daily
         metrics = compute_metrics(equity, 0, 400, risk_free_rate=0.05)
-        assert metrics["sharpe"] == pytest.approx(
-            excess.mean() / excess.std(ddof=1) * math.sqrt(252), rel=1e-10
-        )
+        assert metrics["sharpe"] == pytest.approx(excess.mean() / excess.std(ddof=1) * math.sqrt(252), rel=1e-10)
         downside = math.sqrt(np.mean(np.minimum(excess, 0) ** 2) * 252)
         assert metrics["sortino"] == pytest.approx(excess.mean() * 252 / downside, rel=1e-10)
         assert metrics["sharpe"] < compute_metrics(equity, 0, 400)["sharpe"]
@@ -326,9 +324,7 @@ class TestComputeMetrics:
         values=st.lists(st.floats(min_value=1e-2, max_value=1e4), min_size=3, max_size=80),
         data=st.data(),
     )
-    def test_property_drawdown_bounds_and_total_return(
-        self, values: list[float], data: st.DataObject
-    ) -> None:
+    def test_property_drawdown_bounds_and_total_return(self, values: list[float], data: st.DataObject) -> None:
         equity = np.array(values)
         start = data.draw(st.integers(0, equity.size - 2), label="start")
         stop = data.draw(st.integers(3 if start == 0 else start + 2, equity.size), label="stop")
@@ -338,9 +334,7 @@ class TestComputeMetrics:
         # Worst fall from any earlier peak of the segment (the base bar included), by brute force.
         worst = min(values[j] / max(values[base : j + 1]) - 1.0 for j in range(base, stop))
         assert metrics["max_drawdown"] == pytest.approx(worst, rel=1e-12, abs=1e-15)
-        assert metrics["total_return"] == pytest.approx(
-            values[stop - 1] / values[base] - 1.0, rel=1e-12, abs=1e-15
-        )
+        assert metrics["total_return"] == pytest.approx(values[stop - 1] / values[base] - 1.0, rel=1e-12, abs=1e-15)
         growth = np.prod(1.0 + segment_returns(equity, start, stop))  # the definition, up to rounding
         assert 1.0 + metrics["total_return"] == pytest.approx(growth, rel=1e-6)
         assert metrics["volatility"] >= 0.0

@@ -74,18 +74,12 @@ class TestSP500Loader:
         np.testing.assert_array_equal(data.close, sp500.close[rows][:, [12, 0]])
 
     def test_absent_tickers_list_the_available_ones(self) -> None:
-        with pytest.raises(
-            DataError, match=r"^sp500: ticker\(s\) not in the data: TSLA, NVDA; available: AAPL, AMD"
-        ):
+        with pytest.raises(DataError, match=r"^sp500: ticker\(s\) not in the data: TSLA, NVDA; available: AAPL, AMD"):
             SP500Loader(tickers=["AAPL", "TSLA", "NVDA"]).load()
 
-    @pytest.mark.parametrize(
-        ("start", "end"), [("2022-12-28", None), ("2023-01-02", None), (None, "1990-01-02")]
-    )
+    @pytest.mark.parametrize(("start", "end"), [("2022-12-28", None), ("2023-01-02", None), (None, "1990-01-02")])
     def test_range_with_fewer_than_two_bars(self, start: str | None, end: str | None) -> None:
-        with pytest.raises(
-            DataError, match=r"leaves [01] bar\(s\).*the data covers 1990-01-02 to 2022-12-28"
-        ):
+        with pytest.raises(DataError, match=r"leaves [01] bar\(s\).*the data covers 1990-01-02 to 2022-12-28"):
             SP500Loader(start=start, end=end).load()
 
     @pytest.mark.parametrize(
@@ -164,9 +158,7 @@ class TestSyntheticLoader:
         assert np.median(gap) < 0.005
 
     def test_returns_have_the_asked_correlation_and_volatility(self) -> None:
-        data = SyntheticLoader(
-            n_tickers=100, n_days=2520, seed=5, correlation=0.5, annual_volatility=0.2
-        ).load()
+        data = SyntheticLoader(n_tickers=100, n_days=2520, seed=5, correlation=0.5, annual_volatility=0.2).load()
         log_returns = np.diff(np.log(data.close), axis=0)
         correlations = np.corrcoef(log_returns.T)[np.triu_indices(100, 1)]
         assert correlations.mean() == pytest.approx(0.5, abs=0.03)
@@ -221,10 +213,7 @@ def long_frame(data: MarketData) -> pd.DataFrame:
         {
             "Date": np.repeat([str(d) for d in data.dates], tickers),
             "Ticker": np.tile(data.tickers, days),
-            **{
-                name.capitalize(): data.field(name).ravel()
-                for name in ("open", "high", "low", "close", "volume")
-            },
+            **{name.capitalize(): data.field(name).ravel() for name in ("open", "high", "low", "close", "volume")},
             "Comment": "ignored",
         }
     )
@@ -272,22 +261,14 @@ class FileLoaderContract:
         with pytest.raises(DataError, match=rf"^{path}: file not found"):
             self.loader(path=path).load()
 
-    def test_missing_date_column_lists_the_columns_present(
-        self, synthetic: MarketData, tmp_path: Path
-    ) -> None:
+    def test_missing_date_column_lists_the_columns_present(self, synthetic: MarketData, tmp_path: Path) -> None:
         path = self.write(wide_frame(synthetic).rename(columns={"date": "day"}), tmp_path)
-        with pytest.raises(
-            DataError, match=r"required column 'date' is absent; columns present: day, T000, T001"
-        ):
+        with pytest.raises(DataError, match=r"required column 'date' is absent; columns present: day, T000, T001"):
             self.loader(path=path).load()
 
-    def test_long_file_without_close_lists_the_columns_present(
-        self, synthetic: MarketData, tmp_path: Path
-    ) -> None:
+    def test_long_file_without_close_lists_the_columns_present(self, synthetic: MarketData, tmp_path: Path) -> None:
         path = self.write(long_frame(synthetic).drop(columns=["Close"]), tmp_path)
-        with pytest.raises(
-            DataError, match=r"required column 'close' is absent; columns present: Date, Ticker"
-        ):
+        with pytest.raises(DataError, match=r"required column 'close' is absent; columns present: Date, Ticker"):
             self.loader(path=path, layout="long").load()
 
     def test_long_file_without_ticker_column(self, synthetic: MarketData, tmp_path: Path) -> None:
@@ -295,9 +276,7 @@ class FileLoaderContract:
         with pytest.raises(DataError, match=r"required column 'symbol' is absent"):
             self.loader(path=path, layout="long", ticker_column="symbol").load()
 
-    def test_validation_errors_name_the_file_ticker_and_date(
-        self, synthetic: MarketData, tmp_path: Path
-    ) -> None:
+    def test_validation_errors_name_the_file_ticker_and_date(self, synthetic: MarketData, tmp_path: Path) -> None:
         frame = wide_frame(synthetic)
         frame.loc[5, "T001"] = -3.0
         path = self.write(frame, tmp_path)
@@ -330,9 +309,7 @@ class FileLoaderContract:
     def test_non_numeric_value(self, synthetic: MarketData, tmp_path: Path) -> None:
         frame = wide_frame(synthetic).astype({"T003": str})
         frame.loc[2, "T003"] = "twelve"
-        with pytest.raises(
-            DataError, match=rf"ticker 'T003' on {synthetic.dates[2]}, close: 'twelve' is not a number"
-        ):
+        with pytest.raises(DataError, match=rf"ticker 'T003' on {synthetic.dates[2]}, close: 'twelve' is not a number"):
             self.loader(path=self.write(frame, tmp_path)).load()
 
     def test_bad_date_value(self, synthetic: MarketData, tmp_path: Path) -> None:
@@ -421,9 +398,7 @@ class TestFrameToMarketData:
         assert [str(d) for d in data.dates] == ["2024-01-02", "2024-01-03", "2024-01-04"]
 
     def test_absent_ticker_lists_the_available_ones(self) -> None:
-        with pytest.raises(
-            DataError, match=r"^frame: ticker\(s\) not in the data: CCC; available: AAA, BBB$"
-        ):
+        with pytest.raises(DataError, match=r"^frame: ticker\(s\) not in the data: CCC; available: AAA, BBB$"):
             frame_to_market_data(self.frame(), layout="long", tickers=["CCC"])
 
     def test_columns_differing_only_by_case_are_ambiguous(self) -> None:

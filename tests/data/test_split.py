@@ -50,9 +50,7 @@ class TestHoldoutSplit:
     def test_too_little_data_names_the_segment_and_its_dates(self) -> None:
         # 7 * 0.5 = 3.5 -> 4; 7 * 0.8 = 5.6 -> 6: test keeps only bar 6
         split = HoldoutSplit(train=0.5, val=0.3, test=0.2)
-        with pytest.raises(
-            DataError, match=r"segment 'test' has 1 bar \(2024-01-07 to 2024-01-07\) out of 7"
-        ):
+        with pytest.raises(DataError, match=r"segment 'test' has 1 bar \(2024-01-07 to 2024-01-07\) out of 7"):
             split.segments(days("2024-01-01", 7))
 
     def test_by_dates(self) -> None:

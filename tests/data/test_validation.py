@@ -18,9 +18,7 @@ TICKERS = ["AAA", "BBB", "CCC"]
 
 def closes() -> np.ndarray:
     """5 bars x 3 tickers of valid closes: 10.., 20.., 30.."""
-    return np.array(
-        [[10.0, 20.0, 30.0], [11.0, 21.0, 31.0], [12.0, 22.0, 32.0], [13.0, 23.0, 33.0], [14, 24, 34]]
-    )
+    return np.array([[10.0, 20.0, 30.0], [11.0, 21.0, 31.0], [12.0, 22.0, 32.0], [13.0, 23.0, 33.0], [14, 24, 34]])
 
 
 def build(close: np.ndarray | None = None, **kwargs: object) -> object:
@@ -82,9 +80,7 @@ class TestBuildMarketData:
 
     def test_unsorted_dates_name_the_first_out_of_order_date(self) -> None:
         dates = ["2024-01-02", "2024-01-04", "2024-01-03", "2024-01-01", "2024-01-08"]
-        with pytest.raises(
-            DataError, match=r"dates are not sorted: 2024-01-03 \(row 2\) comes after 2024-01-04"
-        ):
+        with pytest.raises(DataError, match=r"dates are not sorted: 2024-01-03 \(row 2\) comes after 2024-01-04"):
             build(dates=dates)
 
     def test_duplicate_date_is_named(self) -> None:
@@ -124,9 +120,7 @@ class TestBuildMarketData:
     def test_negative_volume_is_an_error(self) -> None:
         volume = np.full((5, 3), 1000.0)
         volume[1, 2] = -1.0
-        with pytest.raises(
-            DataError, match=r"ticker 'CCC' on 2024-01-03: volume = -1.0 is invalid; volume must"
-        ):
+        with pytest.raises(DataError, match=r"ticker 'CCC' on 2024-01-03: volume = -1.0 is invalid; volume must"):
             build(fields={"close": closes(), "volume": volume})
 
     @pytest.mark.parametrize("policy", MISSING_POLICIES)
@@ -147,9 +141,7 @@ class TestBuildMarketData:
         with pytest.raises(DataError) as error:
             build(close)
         message = str(error.value)
-        assert message.startswith(
-            "ticker 'CCC' has no close on 2024-01-03 (first of 2 bar(s) with missing values)"
-        )
+        assert message.startswith("ticker 'CCC' has no close on 2024-01-03 (first of 2 bar(s) with missing values)")
         assert "missing='ffill'" in message and "missing='drop_ticker'" in message
 
     def test_missing_error_names_the_field_missing(self) -> None:
@@ -226,9 +218,7 @@ class TestBuildMarketData:
     def test_drop_ticker_leaving_none_is_an_error(self) -> None:
         close = closes()
         close[0, :] = np.nan
-        with pytest.raises(
-            DataError, match=r"every ticker has missing values.*AAA \(first missing 2024-01-02\)"
-        ):
+        with pytest.raises(DataError, match=r"every ticker has missing values.*AAA \(first missing 2024-01-02\)"):
             build(close, missing="drop_ticker")
 
     def test_invalid_policy_is_a_config_error(self) -> None:
@@ -244,9 +234,7 @@ class TestBuildMarketData:
             build(fields={"close": closes(), "adj_close": closes()})
 
     def test_wrong_shape_names_the_field(self) -> None:
-        with pytest.raises(
-            DataError, match=r"field 'high' has shape \(5, 2\), expected \(days, tickers\) = \(5, 3\)"
-        ):
+        with pytest.raises(DataError, match=r"field 'high' has shape \(5, 2\), expected \(days, tickers\) = \(5, 3\)"):
             build(fields={"close": closes(), "high": closes()[:, :2]})
 
     def test_unreadable_dates(self) -> None:
