@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from framework.core.component import Component
 from framework.core.checks import check_bool, check_choice, check_number
+from framework.core.component import Component
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import DecisionLog

@@ -3,6 +3,7 @@
 from framework.strategies.base import Strategy
 from framework.strategies.buy_and_hold import BuyAndHold
 from framework.strategies.ema_crossover import EMACrossover
+from framework.strategies.expression import ExpressionError, ExpressionStrategy
 from framework.strategies.ma_crossover import MACrossover
 from framework.strategies.mean_reversion import MeanReversion
 from framework.strategies.momentum import Momentum
@@ -11,6 +12,8 @@ from framework.strategies.rsi import RSI
 __all__ = [
     "BuyAndHold",
     "EMACrossover",
+    "ExpressionError",
+    "ExpressionStrategy",
     "MACrossover",
     "MeanReversion",
     "Momentum",

@@ -52,7 +52,7 @@ class TestFixedAllocationSizing:
         agent = FixedAllocationSizing()
         agent.name = "sizing"
         agent.prepare(None, None)
-        with pytest.raises(AgentError, match="agent.sizing: fixed allocation sizing needs the portfolio's 'allocation'"):
+        with pytest.raises(AgentError, match="agent.sizing: fixed allocation sizing needs the portfolio's"):
             propose(agent, state_with([1.0], None))
 
     @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from plugins.breakout import Breakout
 
 
 def panel(close: np.ndarray) -> MarketData:
-    return MarketData(np.arange(close.shape[0]).astype("datetime64[D]"), tuple(f"T{i}" for i in range(close.shape[1])), close)
+    tickers = tuple(f"T{i}" for i in range(close.shape[1]))
+    return MarketData(np.arange(close.shape[0]).astype("datetime64[D]"), tickers, close)
 
 
 class TestBreakout:
