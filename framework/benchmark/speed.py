@@ -1,8 +1,12 @@
 """Speed benchmark of the backtest: ``python -m framework.benchmark.speed``.
 
-Times, in-process and after a warm-up, the signals and the per-bar loop of the MA(10, 50) crossover with
-equal-weight sizing, rebalanced every bar, on the bundled S&P 500 data (20 tickers × 8313 days) and on a
-synthetic panel (500 tickers × 2520 days), and prints the best of several repeats with the design targets.
+Times, in-process and after a warm-up, the best of several repeats, against the design targets:
+
+- the backtest (signals and per-bar loop) of the MA(10, 50) crossover with equal-weight sizing, rebalanced
+  every bar, on the bundled S&P 500 data (20 tickers × 8313 days) and on a synthetic panel (500 × 2520);
+- the signals of the ``multi_strategy`` portfolio (MA crossover, RSI and random forest on every ticker,
+  weighted average) on the same two panels, with the forest's fit on the train segment timed separately.
+
 Speed targets live here, not in timed tests.
 """
 
@@ -22,6 +26,8 @@ from framework.strategies import MACrossover
 
 #: Design targets for the whole backtest (signals + loop), in seconds.
 TARGETS = {"sp500 20x8313": 0.2, "synthetic 500x2520": 1.0}
+#: Design targets for a three-strategy portfolio's signals, forest fit excluded, in seconds.
+SIGNAL_TARGETS = {"sp500 20x8313": 0.5, "synthetic 500x2520": 2.0}
 
 
 def _best_of(repeats: int, work: Callable[[], object]) -> float:
@@ -56,6 +62,31 @@ def time_case(data: MarketData, repeats: int) -> dict[str, float]:
     return {"signals": signal_time, "loop": loop_time, "total": signal_time + loop_time}
 
 
+def time_multi_strategy(data: MarketData, repeats: int, train_fraction: float = 0.6) -> dict[str, float]:
+    """Best-of-``repeats`` seconds for the fit and the signals of MA crossover + RSI + random forest.
+
+    Args:
+        data: The panel.
+        repeats: Repeats of the signal computation (the fit runs once).
+        train_fraction: Share of the bars the forest is fitted on.
+
+    Returns:
+        ``{"fit": s, "signals": s}``; ``signals`` excludes the fit.
+    """
+    from framework.strategies import RSI, RandomForestStrategy
+
+    slots = [
+        StrategySlot("ma_crossover", MACrossover(short_window=20, long_window=100), 0.4),
+        StrategySlot("rsi", RSI(window=14), 0.3),
+        StrategySlot("random_forest", RandomForestStrategy(random_state=0), 0.3),
+    ]
+    portfolio = PortfolioStrategy([Sleeve(data.tickers, slots, WeightedAverage())])
+    start = time.perf_counter()
+    portfolio.fit(data, train_stop=int(data.n_days * train_fraction))
+    fit = time.perf_counter() - start
+    return {"fit": fit, "signals": _best_of(repeats, lambda: portfolio.generate(data))}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the timings of both cases against their targets."""
     from framework.data import SP500Loader, SyntheticLoader
@@ -75,6 +106,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{name:<22}{timing['signals']:>12.3f}{timing['loop']:>10.3f}{timing['total']:>11.3f}"
             f"{TARGETS[name]:>12.2f}  {verdict}"
         )
+    print(f"\n{'multi_strategy signals':<22}{'fit (s)':>12}{'signals (s)':>12}{'target (s)':>12}")
+    for name, data in cases.items():
+        timing = time_multi_strategy(data, max(1, args.repeats // 2))
+        verdict = "ok" if timing["signals"] <= SIGNAL_TARGETS[name] else "OVER"
+        print(f"{name:<22}{timing['fit']:>12.3f}{timing['signals']:>12.3f}{SIGNAL_TARGETS[name]:>12.2f}  {verdict}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak_mb:.0f} MB")
 

@@ -7,6 +7,7 @@ from framework.strategies.expression import ExpressionError, ExpressionStrategy
 from framework.strategies.ma_crossover import MACrossover
 from framework.strategies.mean_reversion import MeanReversion
 from framework.strategies.momentum import Momentum
+from framework.strategies.random_forest import RandomForestStrategy
 from framework.strategies.rsi import RSI
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "MeanReversion",
     "Momentum",
     "RSI",
+    "RandomForestStrategy",
     "Strategy",
 ]
