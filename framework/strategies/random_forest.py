@@ -106,7 +106,12 @@ def forward_up_labels(close: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def up_probability(model: Any, rows: np.ndarray) -> np.ndarray:
-    """P(label 1) for each row of a fitted binary classifier, in one ``predict_proba`` call.
+    """P(label 1) for each row of a fitted binary classifier, identical whatever the number of threads.
+
+    An ensemble predicting with several jobs adds its members' probabilities in the order the threads finish,
+    which changes the last bits from run to run. So the model predicts with one job, and when it was configured
+    with several (``n_jobs``), the rows are cut into chunks predicted in parallel threads instead: each row's
+    sum keeps a fixed order, and the same seed gives the same signals.
 
     Args:
         model: A fitted classifier with ``classes_`` containing 1 (and 0).
@@ -118,7 +123,21 @@ def up_probability(model: Any, rows: np.ndarray) -> np.ndarray:
     if rows.shape[0] == 0:
         return np.empty(0)
     column = list(np.asarray(model.classes_).tolist()).index(1)
-    return np.asarray(model.predict_proba(rows), dtype=np.float64)[:, column]
+    jobs = getattr(model, "n_jobs", None)
+    if jobs is None or jobs == 1:
+        return np.asarray(model.predict_proba(rows), dtype=np.float64)[:, column]
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = (os.cpu_count() or 1) if jobs < 0 else int(jobs)
+    threads = max(1, min(threads, rows.shape[0] // 10_000))
+    model.set_params(n_jobs=1)  # prediction only reads the fitted trees: safe to share between threads
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(model.predict_proba, np.array_split(rows, threads)))
+    finally:
+        model.set_params(n_jobs=jobs)
+    return np.concatenate(parts)[:, column].astype(np.float64)
 
 
 def check_binary_labels(labels: np.ndarray, owner: str, horizon: int) -> None:
@@ -165,8 +184,9 @@ class RandomForestStrategy(Strategy):
 
     Args:
         estimator: An unfitted scikit-learn classifier with ``predict_proba`` (a nested ``_target_`` in YAML);
-            ``None`` for ``RandomForestClassifier(n_estimators=100, max_depth=5, min_samples_leaf=20,
-            random_state=random_state, n_jobs=1)``. It is cloned in :meth:`fit`, never fitted itself.
+            ``None`` for ``RandomForestClassifier(n_estimators=50, max_depth=5, min_samples_leaf=20,
+            max_samples=0.5, random_state=random_state, n_jobs=-1)`` (the defaults of
+            ``conf/strategy/random_forest.yaml``). It is cloned in :meth:`fit`, never fitted itself.
         horizon: Bars ahead of the label, >= 1.
         horizons: Return horizons of the features.
         vol_window: Daily returns in the volatility feature, >= 2.
@@ -231,7 +251,12 @@ class RandomForestStrategy(Strategy):
         from sklearn.ensemble import RandomForestClassifier
 
         return RandomForestClassifier(
-            n_estimators=100, max_depth=5, min_samples_leaf=20, random_state=self.random_state, n_jobs=1
+            n_estimators=50,
+            max_depth=5,
+            min_samples_leaf=20,
+            max_samples=0.5,
+            random_state=self.random_state,
+            n_jobs=-1,
         )
 
     def fit(self, train: MarketData) -> RandomForestStrategy:

@@ -129,13 +129,9 @@ class TestRandomForestStrategy:
         strategy = RandomForestStrategy(random_state=5, **SMALL).fit(synthetic().slice_rows(0, 150))
         model = strategy.model_
         assert isinstance(model, RandomForestClassifier)
-        assert (model.n_estimators, model.max_depth, model.min_samples_leaf, model.random_state, model.n_jobs) == (
-            100,
-            5,
-            20,
-            5,
-            1,
-        )
+        params = (model.n_estimators, model.max_depth, model.min_samples_leaf, model.max_samples, model.random_state)
+        assert params == (50, 5, 20, 0.5, 5)
+        assert model.n_jobs == -1
 
     def test_estimator_is_cloned_and_seeded_only_when_unseeded(self) -> None:
         train = synthetic().slice_rows(0, 150)
@@ -245,3 +241,17 @@ class TestRandomForestStrategy:
         np.testing.assert_array_equal(after.confidence[: t + 1], before.confidence[: t + 1])
         prefix = strategy.generate(panel(close[: t + 1]))
         np.testing.assert_array_equal(prefix.signal, before.signal[: t + 1])
+
+
+class TestThreadedPrediction:
+    def test_threads_give_exactly_the_single_threaded_probabilities(self) -> None:
+        from framework.strategies.random_forest import up_probability
+
+        rng = np.random.default_rng(0)
+        rows = rng.normal(size=(30_000, 4))
+        labels = (rows[:, 0] + rng.normal(size=30_000) > 0).astype(int)
+        model = RandomForestClassifier(n_estimators=8, max_depth=4, random_state=0, n_jobs=2).fit(rows, labels)
+        threaded = up_probability(model, rows)
+        assert model.n_jobs == 2  # restored after predicting
+        model.set_params(n_jobs=1)
+        np.testing.assert_array_equal(threaded, model.predict_proba(rows)[:, 1])
