@@ -263,18 +263,18 @@ def cross_rank(values: np.ndarray) -> np.ndarray:
     Uses only the same row, so it is causal. With one valid value in a row its rank is 0.5.
 
     Example:
-        >>> cross_rank(np.array([[3.0, 1.0, 2.0], [1.0, np.nan, 1.0]]))
+        >>> cross_rank(np.array([[3.0, 1.0, 2.0], [1.0, np.nan, 1.0], [np.inf, np.nan, 1.0]]))
         array([[1. , 0. , 0.5],
-               [0.5, nan, 0.5]])
+               [0.5, nan, 0.5],
+               [1. , nan, 0. ]])
     """
+    from scipy.stats import rankdata
+
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if values.size == 0:
+        return values.copy()
     valid = ~np.isnan(values)
-    order = np.where(valid, values, np.inf)
-    # Average the ranks of ties: the mean position of equal values in the row.
-    sorted_values = np.sort(order, axis=1)
-    low = np.array([np.searchsorted(row, v, side="left") for row, v in zip(sorted_values, order, strict=True)])
-    high = np.array([np.searchsorted(row, v, side="right") for row, v in zip(sorted_values, order, strict=True)])
-    ranks = (low + high - 1) / 2.0
+    ranks = rankdata(values, method="average", axis=1, nan_policy="omit") - 1.0
     counts = valid.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where(counts > 1, ranks / (counts - 1), 0.5)

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from framework.aggregation import DEFAULT_LABELS, WeightedAverage, numeric_signal
 from framework.core.errors import ConfigError
@@ -180,3 +182,26 @@ class TestWeightedAverage:
         with pytest.raises(ConfigError) as info:
             WeightedAverage(labels={"BUY": 1.0, "STRONG": value})  # type: ignore[dict-item]
         assert str(info.value) == f"labels.STRONG: must be a number in [-1, 1], got {value!r}"
+
+
+class TestWeightedAverageCausality:
+    @settings(max_examples=30, deadline=None)
+    @given(seed=st.integers(0, 10_000), cut=st.integers(0, 38), confidence_weighted=st.booleans())
+    def test_rows_up_to_t_ignore_later_rows(self, seed: int, cut: int, confidence_weighted: bool) -> None:
+        rng = np.random.default_rng(seed)
+
+        def frames(values: np.ndarray, confidence: np.ndarray) -> list[SignalFrame]:
+            return [SignalFrame(values[k], confidence[k]) for k in range(values.shape[0])]
+
+        values = rng.uniform(-1, 1, (3, 40, 4))
+        values[rng.random(values.shape) < 0.1] = np.nan
+        confidence = rng.uniform(0, 1, (3, 40, 4))
+        changed_values, changed_confidence = values.copy(), confidence.copy()
+        changed_values[:, cut + 1 :] = rng.uniform(-1, 1, changed_values[:, cut + 1 :].shape)
+        changed_confidence[:, cut + 1 :] = rng.uniform(0, 1, changed_confidence[:, cut + 1 :].shape)
+        aggregator = WeightedAverage(confidence_weighted=confidence_weighted)
+        weights = np.array([0.5, 0.3, 0.2])
+        a = aggregator.combine(frames(values, confidence), weights, None)
+        b = aggregator.combine(frames(changed_values, changed_confidence), weights, None)
+        np.testing.assert_array_equal(a.signal[: cut + 1], b.signal[: cut + 1])
+        np.testing.assert_array_equal(a.confidence[: cut + 1], b.confidence[: cut + 1])

@@ -149,3 +149,24 @@ class TestRollingStd:
     def test_window_must_exceed_ddof(self, window: int, ddof: int) -> None:
         with pytest.raises(ConfigError, match=rf"^window: must exceed ddof={ddof}, got {window}"):
             rolling_std(np.ones(5), window, ddof=ddof)
+
+
+class TestCrossRank:
+    def test_against_pandas_rank_per_row(self) -> None:
+        import pandas as pd
+
+        from framework.strategies.indicators import cross_rank
+
+        rng = np.random.default_rng(4)
+        values = np.round(rng.normal(size=(50, 7)), 1)  # rounding makes ties
+        values[rng.random(values.shape) < 0.15] = np.nan
+        frame = pd.DataFrame(values)
+        counts = frame.notna().sum(axis=1).to_numpy()[:, None]
+        expected = (frame.rank(axis=1, method="average").to_numpy() - 1) / np.where(counts > 1, counts - 1, np.nan)
+        expected = np.where(counts == 1, np.where(np.isnan(values), np.nan, 0.5), expected)
+        np.testing.assert_allclose(cross_rank(values), expected, equal_nan=True)
+
+    def test_infinity_ranks_highest_not_beyond(self) -> None:
+        from framework.strategies.indicators import cross_rank
+
+        np.testing.assert_array_equal(cross_rank(np.array([[np.inf, np.nan, 1.0, -np.inf]])), [[1.0, np.nan, 0.5, 0.0]])
