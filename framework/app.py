@@ -115,6 +115,12 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
     if not isinstance(agents, Mapping):
         raise ConfigError(f"agent: expected a mapping stage name -> agent, got {agents!r}")
     orchestrator = Orchestrator({name: build_component(spec, f"agent.{name}", Agent) for name, spec in agents.items()})
+    if portfolio.allocation is not None and not orchestrator.uses_allocation:
+        log.warning(
+            "portfolio.allocation is set, but no agent of the pipeline (%s) uses it; "
+            "choose a pipeline that does, such as agent=fixed_allocation",
+            ", ".join(type(a).__name__ for a in orchestrator.agents),
+        )
     broker = build_component(container["broker"], "broker", SimulatedBroker)
     benchmark = container["benchmark"]
     split: Any = build_component(benchmark["split"], "benchmark.split", object)

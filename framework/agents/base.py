@@ -33,6 +33,8 @@ class Agent(Component):
     """
 
     name: str = "agent"
+    #: Whether the agent reads the portfolio's fixed allocation (``state.allocation``).
+    uses_allocation: bool = False
 
     def prepare(self, data: MarketData, signals: SignalFrame) -> None:
         """Reset state before a run; precompute causal panels (row t from data up to t) if needed.
@@ -94,6 +96,11 @@ class Orchestrator:
             agent.name = str(stage)
         self.agents: tuple[Agent, ...] = tuple(agent for _, agent in items)
         self._blank: np.ndarray = np.empty(0)
+
+    @property
+    def uses_allocation(self) -> bool:
+        """Whether some agent of the pipeline reads the portfolio's allocation."""
+        return any(agent.uses_allocation for agent in self.agents)
 
     @property
     def stage_names(self) -> tuple[str, ...]:

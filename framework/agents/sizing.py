@@ -151,6 +151,8 @@ class FixedAllocationSizing(SizingAgent):
         array([0.4 , 0.15, 0.  ])
     """
 
+    uses_allocation = True
+
     def __init__(
         self,
         long_only: bool = True,

@@ -47,3 +47,11 @@ def test_hybrid_uses_its_allocation(compose_config, tmp_path, monkeypatch) -> No
     assert compose_config([*SHORT, "portfolio=hybrid", "agent=equal_weight"]).agent.sizing._target_.endswith(
         "EqualWeightSizing"
     )
+
+
+def test_an_allocation_no_agent_uses_is_reported(compose_config, tmp_path, monkeypatch, caplog) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = compose_config([*SHORT, "portfolio=hybrid", "agent=equal_weight", "tracking=none"])
+    with caplog.at_level("WARNING", logger="framework"):
+        run(cfg, tmp_path / "out")
+    assert "portfolio.allocation is set, but no agent of the pipeline (EqualWeightSizing) uses it" in caplog.text
