@@ -36,6 +36,9 @@ class MACrossover(Strategy):
         array([nan, nan,  0.,  1.,  1., -1.])
     """
 
+    #: The moving average both windows use (subclasses swap it, as :class:`EMACrossover` does).
+    average = staticmethod(sma)
+
     def __init__(self, short_window: int = 10, long_window: int = 50, tie_tolerance: float = 1e-9) -> None:
         self.short_window = short_window
         self.long_window = long_window
@@ -51,8 +54,8 @@ class MACrossover(Strategy):
 
     def generate(self, data: MarketData) -> SignalFrame:
         """Crossover signal for every bar and ticker (see the class docstring)."""
-        fast = sma(data.close, self.short_window)
-        slow = sma(data.close, self.long_window)
+        fast = self.average(data.close, self.short_window)
+        slow = self.average(data.close, self.long_window)
         signal = np.where(
             fast > slow * (1.0 + self.tie_tolerance),
             1.0,
