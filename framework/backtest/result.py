@@ -105,7 +105,11 @@ class BacktestResult:
         return np.abs(self.position_values()).sum(axis=1) / self.equity
 
     def equity_frame(self) -> pd.DataFrame:
-        """Table indexed by date: equity, cash, returns, gross exposure, costs, traded value."""
+        """Table indexed by date: equity, cash, returns, gross exposure, costs, traded value and P&L.
+
+        ``realized_pnl`` and ``unrealized_pnl`` are summed over tickers (commissions excluded), so
+        ``equity - initial_cash == realized_pnl + unrealized_pnl - cumulative costs`` on every row.
+        """
         import pandas as pd
 
         return pd.DataFrame(
@@ -116,6 +120,8 @@ class BacktestResult:
                 "gross_exposure": self.gross_exposure(),
                 "costs": self.costs,
                 "traded_value": self.traded_value,
+                "realized_pnl": self.pnl.realized.sum(axis=1),
+                "unrealized_pnl": self.pnl.unrealized.sum(axis=1),
             },
             index=pd.DatetimeIndex(self.dates, name="date"),
         )

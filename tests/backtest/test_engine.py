@@ -180,3 +180,14 @@ class TestDeterminism:
         np.testing.assert_array_equal(a.equity, b.equity)
         np.testing.assert_array_equal(a.trade_quantity, b.trade_quantity)
         assert a.decisions_frame().equals(b.decisions_frame())
+
+
+class TestEquityTable:
+    def test_pnl_columns_add_up_to_the_equity(self) -> None:
+        data = synthetic(4, 120, 2)
+        always = SignalFrame(np.ones(data.shape), np.ones(data.shape))
+        broker = SimulatedBroker(initial_cash=10_000.0, cost_bps=10.0)
+        table = run_backtest(data, always, Orchestrator({"sizing": EqualWeightSizing()}), broker).equity_frame()
+        explained = table["realized_pnl"] + table["unrealized_pnl"] - table["costs"].cumsum()
+        np.testing.assert_allclose(table["equity"] - 10_000.0, explained, atol=1e-6)
+        assert table["realized_pnl"].abs().max() > 0  # daily rebalancing realises gains and losses
