@@ -2,7 +2,6 @@ import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,16 +25,9 @@ from framework.strategies.expression import (
     parse,
 )
 from framework.strategies.expression.parser import Parser
+from tests.strategies.properties import panel
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-
-
-def panel(close: np.ndarray, **fields: Any) -> MarketData:
-    close = np.asarray(close, dtype=float)
-    if close.ndim == 1:
-        close = close[:, None]
-    dates = np.datetime64("2020-01-01", "D") + np.arange(close.shape[0])
-    return MarketData(dates, tuple(f"T{i}" for i in range(close.shape[1])), close, **fields)
 
 
 def random_panel(days: int = 150, tickers: int = 4, seed: int = 7) -> MarketData:

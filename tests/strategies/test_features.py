@@ -3,20 +3,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from framework.core.errors import ConfigError
-from framework.core.market_data import MarketData
 from framework.data import SyntheticLoader
 from framework.strategies.features import check_feature_params, feature_names, price_features, warm_up_bars
-
-
-def panel(close: np.ndarray) -> MarketData:
-    close = np.asarray(close, dtype=float)
-    if close.ndim == 1:
-        close = close[:, None]
-    dates = np.datetime64("2020-01-01", "D") + np.arange(close.shape[0])
-    return MarketData(dates, tuple(f"T{i}" for i in range(close.shape[1])), close)
+from tests.strategies.properties import draw_future, panel, price_arrays
 
 
 def wilder_rsi_loop(close: np.ndarray, window: int) -> np.ndarray:
@@ -143,23 +134,10 @@ class TestPriceFeatures:
             price_features(panel(np.ones(5)), **full)
 
     @settings(max_examples=60, deadline=None)
-    @given(
-        close=hnp.arrays(
-            np.float64,
-            st.tuples(st.integers(2, 40), st.integers(1, 3)),
-            elements=st.floats(0.5, 500.0, allow_nan=False, allow_infinity=False),
-        ),
-        data=st.data(),
-    )
+    @given(close=price_arrays(40), data=st.data())
     def test_rows_up_to_t_ignore_prices_after_t(self, close: np.ndarray, data: st.DataObject) -> None:
         params = {"horizons": (1, 3), "vol_window": 3, "rsi_window": 2, "ma_windows": (2, 5)}
-        t = data.draw(st.integers(0, close.shape[0] - 2), label="t")
-        future = data.draw(
-            hnp.arrays(np.float64, (close.shape[0] - t - 1, close.shape[1]), elements=st.floats(0.5, 500.0)),
-            label="future",
-        )
-        changed = close.copy()
-        changed[t + 1 :] = future
+        t, changed = draw_future(data, close)
         before = price_features(panel(close), **params)
         after = price_features(panel(changed), **params)
         np.testing.assert_array_equal(after[: t + 1], before[: t + 1])

@@ -3,19 +3,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from framework.core.errors import ConfigError
-from framework.core.market_data import MarketData
 from framework.strategies import MACrossover
-
-
-def panel(close: np.ndarray) -> MarketData:
-    close = np.asarray(close, dtype=float)
-    if close.ndim == 1:
-        close = close[:, None]
-    dates = np.datetime64("2020-01-01", "D") + np.arange(close.shape[0])
-    return MarketData(dates, tuple(f"T{i}" for i in range(close.shape[1])), close)
+from tests.strategies.properties import assert_causal, panel, price_arrays
 
 
 def random_walk(days: int = 500, tickers: int = 5, seed: int = 11) -> np.ndarray:
@@ -129,11 +120,7 @@ class TestMACrossover:
 
     @settings(max_examples=60, deadline=None)
     @given(
-        close=hnp.arrays(
-            np.float64,
-            st.tuples(st.integers(2, 40), st.integers(1, 3)),
-            elements=st.floats(0.5, 500.0, allow_nan=False, allow_infinity=False),
-        ),
+        close=price_arrays(40),
         windows=st.tuples(st.integers(1, 6), st.integers(1, 10)),
         data=st.data(),
     )
@@ -142,17 +129,4 @@ class TestMACrossover:
     ) -> None:
         short, extra = windows
         strategy = MACrossover(short_window=short, long_window=short + extra)
-        t = data.draw(st.integers(0, close.shape[0] - 2), label="t")
-        future = data.draw(
-            hnp.arrays(np.float64, (close.shape[0] - t - 1, close.shape[1]), elements=st.floats(0.5, 500.0)),
-            label="future",
-        )
-        changed = close.copy()
-        changed[t + 1 :] = future
-        before = strategy.generate(panel(close))
-        after = strategy.generate(panel(changed))
-        np.testing.assert_array_equal(after.signal[: t + 1], before.signal[: t + 1])
-        np.testing.assert_array_equal(after.confidence[: t + 1], before.confidence[: t + 1])
-        # A prefix of the data gives a prefix of the signal.
-        prefix = strategy.generate(panel(close).slice_rows(0, t + 1))
-        np.testing.assert_array_equal(prefix.signal, before.signal[: t + 1])
+        assert_causal(strategy, close, data)

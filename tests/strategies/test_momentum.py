@@ -1,4 +1,3 @@
-import inspect
 import math
 import statistics
 
@@ -6,22 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-from numpy.typing import ArrayLike
 
-from framework.config.catalogue import Catalogue
-from framework.config.components import build_component
 from framework.core.errors import ConfigError
-from framework.core.market_data import MarketData
-from framework.strategies import Momentum, Strategy
-
-
-def panel(close: ArrayLike) -> MarketData:
-    close = np.asarray(close, dtype=float)
-    if close.ndim == 1:
-        close = close[:, None]
-    dates = np.datetime64("2020-01-01", "D") + np.arange(close.shape[0])
-    return MarketData(dates, tuple(f"T{i}" for i in range(close.shape[1])), close)
+from framework.strategies import Momentum
+from tests.strategies.properties import assert_causal, assert_config_defaults, assert_in_range, panel, price_panels
 
 
 def random_walk(days: int = 400, tickers: int = 4, seed: int = 11) -> np.ndarray:
@@ -49,13 +36,6 @@ def loop_momentum(
             vol = statistics.stdev(returns)
             confidence[t, j] = 0.0 if vol == 0 else min(1.0, abs(mom) / (vol * math.sqrt(lookback - skip)))
     return signal, confidence
-
-
-@st.composite
-def price_panels(draw: st.DrawFn) -> np.ndarray:
-    shape = (draw(st.integers(60, 150)), draw(st.integers(1, 4)))
-    returns = draw(hnp.arrays(np.float64, shape, elements=st.floats(-0.2, 0.2)))
-    return 100.0 * np.cumprod(1.0 + returns, axis=0)
 
 
 @st.composite
@@ -169,12 +149,7 @@ class TestMomentum:
         assert str(info.value) == f"scale: must be a number > 0 or null, got {value!r}"
 
     def test_config_file_builds_the_defaults(self) -> None:
-        spec = Catalogue("strategy").get("momentum", "strategy")
-        strategy = build_component(spec, "strategy", Strategy)
-        assert isinstance(strategy, Momentum)
-        defaults = {k: p.default for k, p in inspect.signature(Momentum).parameters.items()}
-        assert set(spec) - {"_target_"} == set(defaults)
-        assert strategy.get_params() == defaults
+        assert_config_defaults("momentum", Momentum)
 
     @settings(max_examples=100, deadline=None)
     @given(close=price_panels(), params=momentum_params(), data=st.data())
@@ -182,27 +157,10 @@ class TestMomentum:
         self, close: np.ndarray, params: dict[str, object], data: st.DataObject
     ) -> None:
         strategy = Momentum(**params)  # type: ignore[arg-type]
-        t = data.draw(st.integers(0, close.shape[0] - 2), label="t")
-        future = data.draw(
-            hnp.arrays(np.float64, (close.shape[0] - t - 1, close.shape[1]), elements=st.floats(0.5, 500.0)),
-            label="future",
-        )
-        changed = close.copy()
-        changed[t + 1 :] = future
-        before = strategy.generate(panel(close))
-        after = strategy.generate(panel(changed))
-        np.testing.assert_array_equal(after.signal[: t + 1], before.signal[: t + 1])
-        np.testing.assert_array_equal(after.confidence[: t + 1], before.confidence[: t + 1])
-        prefix = strategy.generate(panel(close).slice_rows(0, t + 1))
-        np.testing.assert_array_equal(prefix.signal, before.signal[: t + 1])
-        np.testing.assert_array_equal(prefix.confidence, before.confidence[: t + 1])
+        assert_causal(strategy, close, data)
 
     @settings(max_examples=100, deadline=None)
     @given(close=price_panels(), params=momentum_params())
     def test_signal_and_confidence_in_range(self, close: np.ndarray, params: dict[str, object]) -> None:
         frame = Momentum(**params).generate(panel(close))  # type: ignore[arg-type]
-        assert frame.shape == close.shape == frame.confidence.shape
-        signal = frame.signal[~np.isnan(frame.signal)]
-        assert ((signal >= -1.0) & (signal <= 1.0)).all()
-        assert ((frame.confidence >= 0.0) & (frame.confidence <= 1.0)).all()
-        assert (frame.confidence[np.isnan(frame.signal)] == 0.0).all()
+        assert_in_range(frame, close.shape)

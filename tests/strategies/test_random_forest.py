@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from omegaconf import OmegaConf
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
@@ -21,16 +20,9 @@ from framework.core.market_data import MarketData
 from framework.data import SyntheticLoader
 from framework.strategies import RandomForestStrategy, Strategy
 from framework.strategies.features import price_features, warm_up_bars
+from tests.strategies.properties import assert_causal, panel, price_arrays
 
 SMALL = {"horizons": (1, 3), "vol_window": 3, "rsi_window": 3, "ma_windows": (4,)}
-
-
-def panel(close: np.ndarray) -> MarketData:
-    close = np.asarray(close, dtype=float)
-    if close.ndim == 1:
-        close = close[:, None]
-    dates = np.datetime64("2020-01-01", "D") + np.arange(close.shape[0])
-    return MarketData(dates, tuple(f"T{i}" for i in range(close.shape[1])), close)
 
 
 def synthetic(seed: int = 4, days: int = 400) -> MarketData:
@@ -218,29 +210,10 @@ class TestRandomForestStrategy:
         assert frame.shape == (400, 4)
 
     @settings(max_examples=40, deadline=None)
-    @given(
-        close=hnp.arrays(
-            np.float64,
-            st.tuples(st.integers(2, 30), st.integers(1, 3)),
-            elements=st.floats(0.5, 500.0, allow_nan=False, allow_infinity=False),
-        ),
-        data=st.data(),
-    )
+    @given(close=price_arrays(30), data=st.data())
     def test_rows_up_to_t_ignore_prices_after_t(self, close: np.ndarray, data: st.DataObject) -> None:
         strategy = fitted_small()
-        t = data.draw(st.integers(0, close.shape[0] - 2), label="t")
-        future = data.draw(
-            hnp.arrays(np.float64, (close.shape[0] - t - 1, close.shape[1]), elements=st.floats(0.5, 500.0)),
-            label="future",
-        )
-        changed = close.copy()
-        changed[t + 1 :] = future
-        before = strategy.generate(panel(close))
-        after = strategy.generate(panel(changed))
-        np.testing.assert_array_equal(after.signal[: t + 1], before.signal[: t + 1])
-        np.testing.assert_array_equal(after.confidence[: t + 1], before.confidence[: t + 1])
-        prefix = strategy.generate(panel(close[: t + 1]))
-        np.testing.assert_array_equal(prefix.signal, before.signal[: t + 1])
+        assert_causal(strategy, close, data)
 
 
 class TestThreadedPrediction:

@@ -1,4 +1,3 @@
-import inspect
 import math
 import warnings
 
@@ -6,23 +5,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-from numpy.typing import ArrayLike
 
 from framework.aggregation.base import numeric_signal
-from framework.config.catalogue import Catalogue
-from framework.config.components import build_component
 from framework.core.errors import ConfigError
-from framework.core.market_data import MarketData
-from framework.strategies import RSI, Strategy
-
-
-def panel(close: ArrayLike) -> MarketData:
-    close = np.asarray(close, dtype=float)
-    if close.ndim == 1:
-        close = close[:, None]
-    dates = np.datetime64("2020-01-01", "D") + np.arange(close.shape[0])
-    return MarketData(dates, tuple(f"T{i}" for i in range(close.shape[1])), close)
+from framework.strategies import RSI
+from tests.strategies.properties import assert_causal, assert_config_defaults, assert_in_range, panel, price_panels
 
 
 def random_walk(days: int = 500, tickers: int = 5, seed: int = 11) -> np.ndarray:
@@ -66,13 +53,6 @@ def loop_signal(close: np.ndarray, window: int, oversold: float, overbought: flo
             else:
                 signal[t, j] = 0.0
     return signal
-
-
-@st.composite
-def price_panels(draw: st.DrawFn) -> np.ndarray:
-    shape = (draw(st.integers(60, 150)), draw(st.integers(1, 4)))
-    returns = draw(hnp.arrays(np.float64, shape, elements=st.floats(-0.2, 0.2)))
-    return 100.0 * np.cumprod(1.0 + returns, axis=0)
 
 
 @st.composite
@@ -193,12 +173,7 @@ class TestRSI:
         assert str(info.value) == f"labels: must be true or false, got {value!r}"
 
     def test_config_file_builds_the_defaults(self) -> None:
-        spec = Catalogue("strategy").get("rsi", "strategy")
-        strategy = build_component(spec, "strategy", Strategy)
-        assert isinstance(strategy, RSI)
-        defaults = {k: p.default for k, p in inspect.signature(RSI).parameters.items()}
-        assert set(spec) - {"_target_"} == set(defaults)
-        assert strategy.get_params() == defaults
+        assert_config_defaults("rsi", RSI)
 
     @settings(max_examples=100, deadline=None)
     @given(close=price_panels(), params=rsi_params(), labels=st.booleans(), data=st.data())
@@ -206,27 +181,11 @@ class TestRSI:
         self, close: np.ndarray, params: dict[str, object], labels: bool, data: st.DataObject
     ) -> None:
         strategy = RSI(**params, labels=labels)  # type: ignore[arg-type]
-        t = data.draw(st.integers(0, close.shape[0] - 2), label="t")
-        future = data.draw(
-            hnp.arrays(np.float64, (close.shape[0] - t - 1, close.shape[1]), elements=st.floats(0.5, 500.0)),
-            label="future",
-        )
-        changed = close.copy()
-        changed[t + 1 :] = future
-        before = strategy.generate(panel(close))
-        after = strategy.generate(panel(changed))
-        np.testing.assert_array_equal(after.signal[: t + 1], before.signal[: t + 1])
-        np.testing.assert_array_equal(after.confidence[: t + 1], before.confidence[: t + 1])
-        prefix = strategy.generate(panel(close).slice_rows(0, t + 1))
-        np.testing.assert_array_equal(prefix.signal, before.signal[: t + 1])
-        np.testing.assert_array_equal(prefix.confidence, before.confidence[: t + 1])
+        assert_causal(strategy, close, data)
 
     @settings(max_examples=100, deadline=None)
     @given(close=price_panels(), params=rsi_params())
     def test_signal_and_confidence_in_range(self, close: np.ndarray, params: dict[str, object]) -> None:
         frame = RSI(**params).generate(panel(close))  # type: ignore[arg-type]
-        assert frame.shape == close.shape == frame.confidence.shape
-        signal = frame.signal[~np.isnan(frame.signal)]
-        assert ((signal >= -1.0) & (signal <= 1.0)).all()
-        assert ((frame.confidence >= 0.0) & (frame.confidence <= 1.0)).all()
+        assert_in_range(frame, close.shape)
         np.testing.assert_array_equal(frame.confidence, np.nan_to_num(np.abs(frame.signal)))
