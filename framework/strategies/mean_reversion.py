@@ -83,7 +83,8 @@ class MeanReversion(Strategy):
         position = event[last, np.arange(tickers)]
         position[np.isnan(position)] = 0.0  # no event yet: flat
 
-        confidence = np.where(position != 0.0, np.minimum(np.abs(z) / self.entry_z, 1.0), 0.0)
+        with np.errstate(over="ignore"):  # a tiny entry_z overflows to inf, which the cap at 1 absorbs
+            confidence = np.where(position != 0.0, np.minimum(np.abs(z) / self.entry_z, 1.0), 0.0)
         position[:start] = np.nan
         confidence[:start] = 0.0
         return SignalFrame(signal=position, confidence=confidence)
