@@ -141,15 +141,26 @@ class SimulatedBroker(Component):
             notional[small] = 0.0
         cost_rate = self._cost_rate
         net_value = float(notional.sum())
-        buy_value = 0.5 * (float(np.abs(notional).sum()) + net_value)
-        cash_for_buys = books.cash + (buy_value - net_value) * (1.0 - cost_rate)
-        needed = buy_value * (1.0 + cost_rate)
+        # Cash is short when buys and their costs exceed the cash plus what the sells bring in. Without costs
+        # that is simply "net notional > cash"; with costs the gross notional is needed, once, for both.
         # Rounding noise of a full reinvestment (1e-12 of equity) is not a shortage of cash.
-        if needed > cash_for_buys + 1e-12 * equity and buy_value > 0:
+        if cost_rate:
+            traded_value = np.abs(notional)
+            buy_value = 0.5 * (float(traded_value.sum()) + net_value)
+            cash_for_buys = books.cash + (buy_value - net_value) * (1.0 - cost_rate)
+            needed = buy_value * (1.0 + cost_rate)
+            short = needed > cash_for_buys + 1e-12 * equity
+        else:
+            short = net_value > books.cash + 1e-12 * equity
+        if short and np.any(notional > 0):
+            if not cost_rate:
+                buy_value = float(np.maximum(notional, 0.0).sum())
+                cash_for_buys, needed = books.cash + (buy_value - net_value), buy_value
             delta, notional = self._scale_buys(bar, delta, exec_prices, needed, cash_for_buys, log)
             net_value = float(notional.sum())
+            traded_value = np.abs(notional)
         if cost_rate:
-            costs = np.abs(notional) * cost_rate
+            costs = traded_value * cost_rate
             total_cost = float(costs.sum())
         else:
             costs, total_cost = np.zeros(delta.shape), 0.0
