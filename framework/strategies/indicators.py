@@ -127,9 +127,17 @@ def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
     rolling = _rolling(values, window)
     std = np.array(rolling.std(ddof=ddof).to_numpy(), dtype=np.float64)
     # Rolling updates leave rounding residue after a move; a window that did not move has no deviation at all.
-    flat = rolling.max().to_numpy() == rolling.min().to_numpy()
-    std[flat] = 0.0
+    std[_flat_windows(np.asarray(values, dtype=np.float64), window)] = 0.0
     return std
+
+
+def _flat_windows(values: np.ndarray, window: int) -> np.ndarray:
+    """Where the last ``window`` rows hold one same value: the current run of equal values is long enough."""
+    same = np.zeros(values.shape, dtype=bool)
+    same[1:] = values[1:] == values[:-1]
+    rows = np.arange(values.shape[0]).reshape(-1, *([1] * (values.ndim - 1)))
+    run_start = np.maximum.accumulate(np.where(same, 0, rows), axis=0)
+    return rows - run_start >= window - 1
 
 
 def rsi(values: np.ndarray, window: int = 14) -> np.ndarray:
