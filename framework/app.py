@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import framework
@@ -20,7 +21,7 @@ from framework.config.catalogue import CONFIG_DIR
 from framework.config.components import build_component
 from framework.config.portfolio import build_portfolio
 from framework.config.schema import validate_run_config
-from framework.core.errors import ConfigError, TrackingError
+from framework.core.errors import ConfigError, DataError, TrackingError
 from framework.execution.broker import SimulatedBroker
 
 log = logging.getLogger("framework")
@@ -129,7 +130,27 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
     return run_benchmark(
         data, portfolio, orchestrator, broker, split,
         periods_per_year=benchmark.get("periods_per_year", 252), risk_free_rate=benchmark.get("risk_free_rate", 0.0),
+        index=_index_levels(benchmark.get("index"), data.dates),
     )  # fmt: skip
+
+
+def _index_levels(name: str | None, dates: np.ndarray) -> np.ndarray | None:
+    """The benchmark index's level on each date of the data (the last level known on that date)."""
+    if name is None:
+        return None
+    import pandas as pd
+
+    from framework.data import load_sp500_index
+
+    series = load_sp500_index()
+    levels = series.reindex(pd.DatetimeIndex(dates), method="ffill").to_numpy()
+    if np.isnan(levels[0]):
+        first, last = series.index[0].date(), series.index[-1].date()
+        raise DataError(
+            f"benchmark.index: the {name} index starts on {first} (and ends on {last}); the data starts on "
+            f"{dates[0]}. Start the data on or after {first}, or set benchmark.index=null"
+        )
+    return np.asarray(levels, dtype=np.float64)
 
 
 def _resolve(cfg: DictConfig) -> dict[str, Any]:

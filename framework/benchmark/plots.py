@@ -36,6 +36,9 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
     ):
         top.plot(dates, result.equity, style, lw=1.1, label=label)
         bottom.plot(dates, 100 * drawdown_curve(result.equity), style, lw=0.9, label=label)
+    if report.index_equity is not None:
+        top.plot(dates, report.index_equity, ":", lw=1.0, color="gray", label="index")
+        bottom.plot(dates, 100 * drawdown_curve(report.index_equity), ":", lw=0.8, color="gray", label="index")
     top.set_yscale("log")
     top.set_ylabel("equity")
     bottom.set_ylabel("drawdown (%)")

@@ -51,12 +51,12 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
         framework.core.errors.ConfigError: optimized_metric: 'val/sharp' is not a metric; use <segment>/<metric> ...
     """
     parts = str(key).split("/")
-    if parts and parts[0] == "baseline":
+    if parts and parts[0] in ("baseline", "index"):
         parts = parts[1:]
     if len(parts) != 2 or parts[0] not in SEGMENTS or parts[1] not in METRIC_NAMES:
         raise ConfigError(
             f"{name}: '{key}' is not a metric; use <segment>/<metric> with segment in {', '.join(SEGMENTS)} "
-            f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline)"
+            f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline, index/ for the index)"
         )
 
 
@@ -125,6 +125,8 @@ class BenchmarkReport:
         metrics: ``<segment>/<metric>`` for the portfolio, ``baseline/<segment>/<metric>`` for the baseline,
             for example ``{"test/sharpe": 0.61, "baseline/test/sharpe": 0.55, ...}``.
         data_fingerprint: Hash of the data the run used.
+        index_equity: The benchmark index (``benchmark.index``) as the value of the initial cash invested in it
+            at the first bar, one value per bar; None without an index. Its metrics are ``index/<segment>/...``.
     """
 
     name: str
@@ -133,15 +135,20 @@ class BenchmarkReport:
     segments: dict[str, tuple[int, int]]
     metrics: dict[str, float]
     data_fingerprint: str
+    index_equity: np.ndarray | None = None
 
     def summary_table(self) -> str:
         """A short text table: key metrics per segment, portfolio against baseline."""
         shown = ("total_return", "cagr", "sharpe", "max_drawdown", "turnover")
         header = f"{'segment':<8}{'':<10}" + "".join(f"{m:>14}" for m in shown)
         lines = [header, "-" * len(header)]
+        rows = [("portfolio", ""), ("baseline", "baseline/")]
+        if self.index_equity is not None:
+            rows.append(("index", "index/"))
         for segment in (*self.segments, "full"):
-            for who, prefix in (("portfolio", ""), ("baseline", "baseline/")):
+            for who, prefix in rows:
                 cells = "".join(f"{self.metrics[f'{prefix}{segment}/{m}']:>14.4f}" for m in shown)
+                cells = cells.replace("           nan", "             -")  # the index has no turnover
                 lines.append(f"{segment if who == 'portfolio' else '':<8}{who:<10}{cells}")
         return "\n".join(lines)
 
@@ -178,6 +185,8 @@ class BenchmarkReport:
         files["metrics"].write_text(json.dumps(summary, indent=2, allow_nan=True))
         equity = self.result.equity_frame()
         equity["baseline_equity"] = self.baseline.equity
+        if self.index_equity is not None:
+            equity["index_equity"] = self.index_equity
         equity.to_csv(files["equity"])
         self.result.positions_frame().to_csv(files["positions"])
         self.result.trades_frame().to_csv(files["trades"], index=False)
@@ -196,6 +205,7 @@ def run_benchmark(
     *,
     periods_per_year: int = 252,
     risk_free_rate: float = 0.0,
+    index: np.ndarray | None = None,
 ) -> BenchmarkReport:
     """Fit on train, backtest the whole span, and measure the portfolio and its baseline per segment.
 
@@ -210,6 +220,7 @@ def run_benchmark(
         split: Cuts the dates into train / val / test.
         periods_per_year: Bars per year.
         risk_free_rate: Annual risk-free rate.
+        index: Optional benchmark index level per bar of ``data`` (e.g. the S&P 500), measured as ``index/...``.
 
     Returns:
         The :class:`BenchmarkReport`.
@@ -223,4 +234,11 @@ def run_benchmark(
     baseline = baseline_backtest(data, broker)
     metrics = segment_metrics(result, segments, periods_per_year, risk_free_rate)
     metrics.update(segment_metrics(baseline, segments, periods_per_year, risk_free_rate, prefix="baseline/"))
-    return BenchmarkReport(portfolio.name, result, baseline, segments, metrics, data.fingerprint())
+    index_equity = None
+    if index is not None:
+        index_equity = broker.initial_cash * np.asarray(index, dtype=np.float64) / float(index[0])
+        for segment, (start, stop) in {**segments, "full": (0, len(index_equity))}.items():
+            values = compute_metrics(index_equity, start, stop, periods_per_year=periods_per_year,
+                                     risk_free_rate=risk_free_rate)  # fmt: skip
+            metrics.update({f"index/{segment}/{name}": value for name, value in values.items()})
+    return BenchmarkReport(portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity)

@@ -38,11 +38,14 @@ class BenchmarkConfig:
         split: The splitter component (``_target_: framework.data.HoldoutSplit`` ...).
         periods_per_year: Bars per year (252 for daily data).
         risk_free_rate: Annual risk-free rate used by Sharpe and Sortino.
+        index: A benchmark index measured beside the portfolio (``sp500``: the S&P 500 index bundled with
+            skfolio), or None.
     """
 
     split: dict[str, Any] = field(default_factory=dict)
     periods_per_year: int = 252
     risk_free_rate: float = 0.0
+    index: str | None = None
 
 
 @dataclass
@@ -77,6 +80,8 @@ class RunConfig:
 
 
 _SECTIONS = {"tracking": TrackingConfig, "benchmark": BenchmarkConfig}
+#: Benchmark index series the runner can measure beside the portfolio.
+BENCHMARK_INDEXES: tuple[str, ...] = ("sp500",)
 
 
 def check_keys(config: Mapping[str, Any], schema: type, key: str = "") -> None:
@@ -137,6 +142,9 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     rate = benchmark.get("risk_free_rate", 0.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not -1 < rate < 1:
         raise ConfigError(f"benchmark.risk_free_rate: must be a number in (-1, 1), got {rate!r}")
+    index = benchmark.get("index")
+    if index is not None and index not in BENCHMARK_INDEXES:
+        raise ConfigError(f"benchmark.index: must be null or one of {', '.join(BENCHMARK_INDEXES)}, got {index!r}")
     seed = config.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")

@@ -111,3 +111,31 @@ class TestBadConfig:
             run(cfg, tmp_path / "out")
         for word in words:
             assert word in str(caught.value)
+
+
+class TestBenchmarkIndex:
+    def test_sp500_index_is_measured_and_plotted(self, compose_config, tmp_path, monkeypatch, capsys) -> None:
+        monkeypatch.chdir(tmp_path)
+        run(compose_config([*SHORT, "tracking=none", "benchmark.index=sp500"]), tmp_path / "out")
+        summary = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
+        equity = pd.read_csv(tmp_path / "out" / "equity.csv")
+        index = equity["index_equity"].to_numpy()
+        assert index[0] == pytest.approx(1_000_000.0)
+        # 2012-01-03 .. 2016-12-30 closes of the bundled index: 1277.06 -> 2238.83
+        assert summary["index/full/total_return"] == pytest.approx(index[-1] / index[0] - 1)
+        assert 0.7 < summary["index/full/total_return"] < 0.8
+        assert "index" in capsys.readouterr().out
+
+    def test_unknown_index_and_data_before_the_index(self, compose_config, tmp_path, monkeypatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(ConfigError, match="benchmark.index: must be null or one of sp500, got 'dax'"):
+            run(compose_config([*SHORT, "tracking=none", "benchmark.index=dax"]), tmp_path / "out")
+        early = [
+            "data=synthetic",
+            "data.start=1985-01-02",
+            "data.n_days=2000",
+            "tracking=none",
+            "benchmark.index=sp500",
+        ]
+        with pytest.raises(DataError, match="benchmark.index: the sp500 index starts on 1990-01-02"):
+            run(compose_config(early), tmp_path / "out")
