@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from framework.aggregation.base import Aggregator, numeric_signal
+from framework.core.checks import is_int
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
@@ -122,7 +123,7 @@ class MLAggregator(Aggregator):
             raise ConfigError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
         for key, minimum in (("horizon", 1), ("adaptation_period", 2)):
             value = getattr(self, key)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+            if not is_int(value) or value < minimum:
                 raise ConfigError(f"{key}: must be an integer >= {minimum}, got {value!r}")
         if (
             not isinstance(learning_rate, (int, float, np.integer, np.floating))
@@ -132,9 +133,7 @@ class MLAggregator(Aggregator):
             raise ConfigError(f"learning_rate: must be a number in (0, 1], got {learning_rate!r}")
         if not isinstance(include_features, (bool, np.bool_)):
             raise ConfigError(f"include_features: must be true or false, got {include_features!r}")
-        if random_state is not None and (
-            not isinstance(random_state, (int, np.integer)) or isinstance(random_state, bool) or random_state < 0
-        ):
+        if random_state is not None and (not is_int(random_state) or random_state < 0):
             raise ConfigError(f"random_state: must be an integer >= 0 or null, got {random_state!r}")
 
     # ------------------------------------------------------------------------------------------- model mode

@@ -8,6 +8,7 @@ import numpy as np
 
 from framework.aggregation.base import Aggregator
 from framework.aggregation.weighted_average import WeightedAverage
+from framework.core.checks import is_int, is_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
@@ -15,7 +16,7 @@ from framework.strategies.indicators import rolling_std
 
 
 def _number(value: object, key: str) -> float:
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) or np.isnan(value):
+    if not is_number(value) or np.isnan(value):
         raise ConfigError(f"{key}: must be a number, got {value!r}")
     return float(value)
 
@@ -99,7 +100,7 @@ class VolatilityAdjusted(Aggregator):
             raise ConfigError(f"target_volatility: must be > 0 (0.15 is 15% a year), got {target_volatility!r}")
         for key, minimum in (("window", 2), ("periods_per_year", 1)):
             value = getattr(self, key)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+            if not is_int(value) or value < minimum:
                 raise ConfigError(f"{key}: must be an integer >= {minimum}, got {value!r}")
         if not _number(min_scale, "min_scale") >= 0:
             raise ConfigError(f"min_scale: must be >= 0, got {min_scale!r}")

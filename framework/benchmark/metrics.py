@@ -45,6 +45,7 @@ import math
 
 import numpy as np
 
+from framework.core.checks import is_int
 from framework.core.errors import ConfigError, DataError
 
 METRIC_NAMES: tuple[str, ...] = (
@@ -167,7 +168,7 @@ def compute_metrics(
     """
     equity = _as_equity(equity)
     base = _check_segment(equity, start, stop, min_returns=2)
-    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, (int, np.integer)):
+    if not is_int(periods_per_year):
         raise ConfigError(f"periods_per_year: must be a positive integer, got {periods_per_year!r}")
     if periods_per_year <= 0:
         raise ConfigError(f"periods_per_year: must be a positive integer, got {periods_per_year!r}")
@@ -251,7 +252,7 @@ def _as_floats(name: str, values: np.ndarray) -> np.ndarray:
 def _check_segment(equity: np.ndarray, start: int, stop: int, *, min_returns: int) -> int:
     """Validate the segment bounds and its equity; return the first bar the returns are measured from."""
     for name, value in (("start", start), ("stop", stop)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if not is_int(value):
             raise ConfigError(f"{name}: must be an integer bar index, got {value!r}")
     days = equity.size
     if not 0 <= start < stop <= days:

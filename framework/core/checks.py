@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import numpy as np
 
 from framework.core.errors import ConfigError
+
+
+def is_number(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
+    """Whether ``value`` is a real number (Python or numpy), not a bool.
+
+    Example:
+        >>> is_number(2.5), is_number(np.int64(3)), is_number(True), is_number("2")
+        (True, True, False, False)
+    """
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def is_int(value: object) -> TypeGuard[int | np.integer]:
+    """Whether ``value`` is a whole number (Python or numpy integer), not a bool.
+
+    Example:
+        >>> is_int(3), is_int(np.int64(3)), is_int(3.0), is_int(False)
+        (True, True, False, False)
+    """
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
 
 
 def check_number(
@@ -45,7 +66,7 @@ def check_number(
         rule += f" {'>' if exclusive_minimum else '>='} {minimum:g}"
     if maximum is not None:
         rule += f"{' and' if minimum is not None else ''} <= {maximum:g}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_number(value):
         raise ConfigError(f"{key}: must be {rule}, got {value!r}")
     number = float(value)
     too_low = minimum is not None and (number <= minimum if exclusive_minimum else number < minimum)
@@ -66,7 +87,7 @@ def check_int(key: str, value: object, *, minimum: int = 1) -> int:
         ...
         framework.core.errors.ConfigError: window: must be a positive integer, got 2.5
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ConfigError(f"{key}: must be {rule}, got {value!r}")
     return int(value)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from framework.core.checks import is_int, is_number
 from framework.core.component import Component
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
@@ -60,12 +61,12 @@ def _check_common(tickers: object, start: object, end: object, missing: object, 
 
 
 def _check_int(key: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"{key}: must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_float(key: str, value: object, low: float, high: float, rule: str) -> None:
-    valid = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    valid = is_number(value)
     if not valid or not math.isfinite(float(value)) or not low <= float(value) <= high:  # type: ignore[arg-type]
         raise ConfigError(f"{key}: must be {rule}, got {value!r}")
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from framework.core.checks import is_int
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
 
@@ -78,7 +79,7 @@ error, ffill, drop_ticker
         raise ConfigError(f"missing: unknown policy {missing!r}; valid policies are {', '.join(MISSING_POLICIES)}")
     if ffill_limit is None:
         return
-    if isinstance(ffill_limit, bool) or not isinstance(ffill_limit, (int, np.integer)) or ffill_limit < 1:
+    if not is_int(ffill_limit) or ffill_limit < 1:
         raise ConfigError(
             f"ffill_limit: must be a positive integer (consecutive bars) or null for no limit, got {ffill_limit!r}"
         )

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from framework.core.checks import is_int
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.strategies.indicators import pct_change, rolling_std, rsi, sma
 
 
 def _positive_int(value: object, key: str, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ConfigError(f"{key}: must be an integer >= {minimum}, got {value!r}")
     return int(value)
 

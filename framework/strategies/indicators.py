@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from framework.core.checks import check_int, is_int
 from framework.core.errors import ConfigError
 
 
 def _check_window(window: int, name: str = "window") -> None:
-    if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 1:
-        raise ConfigError(f"{name}: must be a positive integer, got {window!r}")
+    check_int(name, window)
 
 
 def _rolling(values: np.ndarray, window: int) -> Any:
@@ -235,7 +235,7 @@ def delay(values: np.ndarray, lag: int) -> np.ndarray:
         >>> delay(np.array([1.0, 2.0, 3.0]), 1)
         array([nan,  1.,  2.])
     """
-    if not isinstance(lag, (int, np.integer)) or isinstance(lag, bool) or lag < 0:
+    if not is_int(lag) or lag < 0:
         raise ConfigError(f"lag: must be a non-negative integer (a negative lag would look ahead), got {lag!r}")
     values = np.asarray(values, dtype=np.float64)
     out = np.full(values.shape, np.nan)

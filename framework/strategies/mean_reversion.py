@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from framework.core.checks import check_int, is_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
 from framework.strategies.indicators import zscore
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 class MeanReversion(Strategy):
@@ -55,11 +52,10 @@ class MeanReversion(Strategy):
         self.entry_z = entry_z
         self.exit_z = exit_z
         # A sample standard deviation needs two closes.
-        if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 2:
-            raise ConfigError(f"window: must be an integer >= 2, got {window!r}")
-        if not _is_number(exit_z) or not 0 <= exit_z < np.inf:
+        check_int("window", window, minimum=2)
+        if not is_number(exit_z) or not 0 <= exit_z < np.inf:
             raise ConfigError(f"exit_z: must be a number >= 0, got {exit_z!r}")
-        if not _is_number(entry_z) or not 0 < entry_z < np.inf:
+        if not is_number(entry_z) or not 0 < entry_z < np.inf:
             raise ConfigError(f"entry_z: must be a finite number > 0, got {entry_z!r}")
         if exit_z >= entry_z:
             raise ConfigError(f"exit_z: must be smaller than entry_z, got exit_z={exit_z} >= entry_z={entry_z}")

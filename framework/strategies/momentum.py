@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from framework.core.checks import check_int, is_int, is_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
 from framework.strategies.indicators import delay, pct_change, rolling_std
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 class Momentum(Strategy):
@@ -59,15 +56,14 @@ class Momentum(Strategy):
         self.threshold = threshold
         self.scale = scale
         # A standard deviation of the daily returns needs two of them.
-        if not isinstance(lookback, (int, np.integer)) or isinstance(lookback, bool) or lookback < 2:
-            raise ConfigError(f"lookback: must be an integer >= 2, got {lookback!r}")
-        if not isinstance(skip, (int, np.integer)) or isinstance(skip, bool) or skip < 0:
+        check_int("lookback", lookback, minimum=2)
+        if not is_int(skip) or skip < 0:
             raise ConfigError(f"skip: must be a non-negative integer, got {skip!r}")
         if skip >= lookback:
             raise ConfigError(f"skip: must be smaller than lookback, got skip={skip} >= lookback={lookback}")
-        if not _is_number(threshold) or not 0 <= threshold < np.inf:
+        if not is_number(threshold) or not 0 <= threshold < np.inf:
             raise ConfigError(f"threshold: must be a number >= 0, got {threshold!r}")
-        if scale is not None and (not _is_number(scale) or not 0 < scale < np.inf):
+        if scale is not None and (not is_number(scale) or not 0 < scale < np.inf):
             raise ConfigError(f"scale: must be a number > 0 or null, got {scale!r}")
 
     def generate(self, data: MarketData) -> SignalFrame:

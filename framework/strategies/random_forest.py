@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from framework.core.checks import is_int
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
@@ -236,12 +237,10 @@ class RandomForestStrategy(Strategy):
         self.ma_windows = ma_windows
         self.random_state = random_state
         check_classifier(estimator, "estimator")
-        if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
+        if not is_int(horizon) or horizon < 1:
             raise ConfigError(f"horizon: must be an integer >= 1, got {horizon!r}")
         check_feature_params(horizons, vol_window, rsi_window, ma_windows)
-        if random_state is not None and (
-            not isinstance(random_state, (int, np.integer)) or isinstance(random_state, bool) or random_state < 0
-        ):
+        if random_state is not None and (not is_int(random_state) or random_state < 0):
             raise ConfigError(f"random_state: must be an integer >= 0 or null, got {random_state!r}")
 
     def _features(self, data: MarketData) -> np.ndarray:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from framework.core.checks import check_int, is_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
 from framework.strategies.indicators import rsi
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 class RSI(Strategy):
@@ -67,11 +64,10 @@ class RSI(Strategy):
         self.oversold = oversold
         self.overbought = overbought
         self.labels = labels
-        if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 1:
-            raise ConfigError(f"window: must be a positive integer, got {window!r}")
-        if not _is_number(oversold) or not 0 <= oversold <= 100:
+        check_int("window", window)
+        if not is_number(oversold) or not 0 <= oversold <= 100:
             raise ConfigError(f"oversold: must be a number in [0, 100), got {oversold!r}")
-        if not _is_number(overbought) or not 0 <= overbought <= 100:
+        if not is_number(overbought) or not 0 <= overbought <= 100:
             raise ConfigError(f"overbought: must be a number in (0, 100], got {overbought!r}")
         if oversold >= overbought:
             raise ConfigError(
