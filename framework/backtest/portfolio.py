@@ -127,9 +127,13 @@ class PortfolioStrategy:
         train = data.slice_rows(0, train_stop)
         for sleeve in self.sleeves:
             part = train.select(sleeve.tickers)
-            frames = [slot.strategy.fit(part).generate(part) for slot in sleeve.strategies]
-            weights = np.array([slot.weight for slot in sleeve.strategies])
-            sleeve.aggregator.fit(frames, weights, part)
+            for slot in sleeve.strategies:
+                slot.strategy.fit(part)
+            # The strategies' train signals are only needed by an aggregator that learns from them.
+            if type(sleeve.aggregator).fit is not Aggregator.fit:
+                frames = [slot.strategy.generate(part) for slot in sleeve.strategies]
+                weights = np.array([slot.weight for slot in sleeve.strategies])
+                sleeve.aggregator.fit(frames, weights, part)
         return self
 
     def generate(self, data: MarketData) -> SignalFrame:
