@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import subprocess
@@ -167,17 +168,28 @@ def _resolve(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _resolver(cfg: DictConfig) -> Any:
-    """Resolve interpolations (``${seed}``) of a group file read by the portfolio against the run's config."""
+    """Resolve interpolations (``${seed}``) of a group file read by the portfolio against the run's config.
+
+    A portfolio asks for the same group file once per ticker: the run's config is copied once and each distinct
+    content resolved once; every caller gets its own copy.
+    """
+    root: Any = None
+    resolved: dict[str, dict[str, Any]] = {}
 
     def resolve(content: dict[str, Any]) -> dict[str, Any]:
-        if "${" not in json.dumps(content, default=str):
+        nonlocal root
+        key = json.dumps(content, sort_keys=True, default=str)
+        if "${" not in key:
             return content
-        root: Any = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-        OmegaConf.set_struct(root, False)
-        root["__entry__"] = content
-        resolved: Any = OmegaConf.to_container(root["__entry__"], resolve=True)
-        assert isinstance(resolved, dict)
-        return resolved
+        if key not in resolved:
+            if root is None:
+                root = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+                OmegaConf.set_struct(root, False)
+            root["__entry__"] = content
+            entry: Any = OmegaConf.to_container(root["__entry__"], resolve=True)
+            assert isinstance(entry, dict)
+            resolved[key] = entry
+        return copy.deepcopy(resolved[key])
 
     return resolve
 

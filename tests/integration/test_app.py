@@ -139,3 +139,17 @@ class TestBenchmarkIndex:
         ]
         with pytest.raises(DataError, match="benchmark.index: the sp500 index starts on 1990-01-02"):
             run(compose_config(early), tmp_path / "out")
+
+
+class TestGroupFileResolution:
+    def test_interpolations_follow_the_run_and_every_caller_gets_its_own_copy(self, compose_config) -> None:
+        from framework.app import _resolver
+        from framework.config import Catalogue
+
+        resolve = _resolver(compose_config(["portfolio=multi_strategy", "seed=9"]))
+        content = Catalogue("strategy").get("random_forest", "portfolio.strategies.random_forest")
+        first, second = resolve(dict(content)), resolve(dict(content))
+        assert first["random_state"] == 9 and first["estimator"]["random_state"] == 9
+        first["estimator"]["n_estimators"] = -1
+        assert second["estimator"]["n_estimators"] == 50
+        assert resolve(dict(content))["estimator"]["n_estimators"] == 50
