@@ -16,7 +16,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import framework
-from framework.agents.base import Agent, Orchestrator
+from framework.agents.base import Agent
+from framework.agents.orchestrator import Orchestrator
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR
 from framework.config.components import build_component

@@ -17,7 +17,7 @@ import numpy as np
 
 from framework.core import ConfigError, MarketData, SignalFrame
 from framework.strategies import Strategy
-from framework.strategies.indicators import delay, rolling_max, rolling_min
+from framework.stats.rolling import delay, rolling_max, rolling_min
 
 
 class Breakout(Strategy):

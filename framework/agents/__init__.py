@@ -1,6 +1,30 @@
-"""The decision pipeline: an orchestrator running agents (sizing, risk, execution rules) on every bar."""
+"""The decision pipeline: an orchestrator running agents (sizing, selection, correlation, risk) on every bar."""
 
-from framework.agents.base import Agent, Orchestrator
-from framework.agents.sizing import EqualWeightSizing, FixedAllocationSizing, SizingAgent
+from framework.agents.base import Agent, NoOp, RunContext
+from framework.agents.orchestrator import Orchestrator, Recovery
+from framework.agents.sizing import (
+    EqualWeightSizing,
+    EstimateSizing,
+    FixedAllocationSizing,
+    InverseVolatilitySizing,
+    OptimizerSizing,
+    RiskParitySizing,
+    SignalWeightedSizing,
+    SizingAgent,
+)
 
-__all__ = ["Agent", "EqualWeightSizing", "FixedAllocationSizing", "Orchestrator", "SizingAgent"]
+__all__ = [
+    "Agent",
+    "EqualWeightSizing",
+    "EstimateSizing",
+    "FixedAllocationSizing",
+    "InverseVolatilitySizing",
+    "NoOp",
+    "OptimizerSizing",
+    "Orchestrator",
+    "Recovery",
+    "RiskParitySizing",
+    "RunContext",
+    "SignalWeightedSizing",
+    "SizingAgent",
+]

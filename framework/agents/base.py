@@ -1,15 +1,46 @@
-"""The agent interface and the orchestrator that runs agents in order on every bar."""
+"""The agent interface, the no-op agent, and the run context agents are checked against before the loop."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from framework.core.component import Component
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
-from framework.core.types import ExecutionState, SignalFrame, TradeProposal
+from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: What an agent may say it ``requires`` from the run, checked before the loop starts:
+#: ``signal`` and ``confidence`` (the combined signal), ``allocation`` (the portfolio's fixed allocation),
+#: ``returns`` (``min_history`` bars of returns for its estimates), ``positions`` and ``equity`` (the books).
+REQUIREMENTS: tuple[str, ...] = ("signal", "confidence", "allocation", "returns", "positions", "equity")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run provides, to check every agent's requirements before the first bar.
+
+    Attributes:
+        n_days: Bars in the run.
+        tickers: Column names.
+        allocation: The portfolio's fixed allocation per ticker, or None.
+        fields: Price fields the data has (``close`` and any of ``open``, ``high``, ``low``, ``volume``).
+
+    Example:
+        >>> RunContext(n_days=300, tickers=("A", "B")).n_days
+        300
+    """
+
+    n_days: int
+    tickers: tuple[str, ...]
+    allocation: np.ndarray | None = None
+    fields: tuple[str, ...] = field(default=("close",))
 
 
 class Agent(Component):
@@ -18,7 +49,11 @@ class Agent(Component):
     An agent takes the proposal of the stage before it and the execution state of bar t, and returns an
     adjusted proposal. It may keep state between bars (set up in :meth:`prepare`) and records each adjustment
     (ticker, before, after, reason) in ``state.log`` under its ``name``. Work inside :meth:`propose` is numpy
-    over the tickers: it runs once per bar.
+    over the tickers: it runs once per bar. An agent never writes into the arrays of the proposal it receives;
+    when it changes nothing it returns that proposal itself.
+
+    Class attributes say what the agent needs and does, so the orchestrator can check a pipeline before the loop:
+    ``requires`` (names from :data:`REQUIREMENTS`) and ``sets`` (what the agent changes in the proposal).
 
     Attributes:
         name: How the decision log names this agent; the orchestrator sets it to the stage's key in the config.
@@ -35,6 +70,45 @@ class Agent(Component):
     name: str = "agent"
     #: Whether the agent reads the portfolio's fixed allocation (``state.allocation``).
     uses_allocation: bool = False
+    #: What the agent reads from the run (see :data:`REQUIREMENTS`).
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: What the agent sets in the proposal (``target_weights``, ``confidence``).
+    sets: ClassVar[tuple[str, ...]] = ("target_weights",)
+
+    def history_needed(self) -> int:
+        """Bars of returns the agent needs before it can act (0 for none); checked against the data's length."""
+        return 0
+
+    def check(self, context: RunContext) -> None:
+        """Check the agent's ``requires`` against what the run provides, before the loop.
+
+        Args:
+            context: What the run provides.
+
+        Raises:
+            ConfigError: Naming the agent's config key and what is missing.
+
+        Example:
+            >>> from framework.agents.sizing import FixedAllocationSizing
+            >>> agent = FixedAllocationSizing()
+            >>> agent.name = "sizing"
+            >>> agent.check(RunContext(n_days=10, tickers=("A",)))  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            framework.core.errors.ConfigError: agent.sizing: FixedAllocationSizing requires the portfolio's allocation...
+        """
+        kind = type(self).__name__
+        if "allocation" in self.requires and context.allocation is None:
+            raise ConfigError(
+                f"agent.{self.name}: {kind} requires the portfolio's allocation "
+                "(portfolio.allocation: {TICKER: weight, ...}); this portfolio has none"
+            )
+        needed = self.history_needed()
+        if needed and needed > context.n_days - 1:
+            raise ConfigError(
+                f"agent.{self.name}.min_history: {kind} needs {needed} bars of returns before it acts, but the data "
+                f"has {context.n_days} bars ({context.n_days - 1} returns); lower it or use a longer data range"
+            )
 
     def prepare(self, data: MarketData, signals: SignalFrame) -> None:
         """Reset state before a run; precompute causal panels (row t from data up to t) if needed.
@@ -56,68 +130,75 @@ class Agent(Component):
         """
         raise NotImplementedError
 
+    @property
+    def supports_panel(self) -> bool:
+        """Whether :meth:`panel_targets` can compute this agent's targets for every bar at once."""
+        return False
 
-class Orchestrator:
-    """Runs the agents in the order of the config on every bar, each on the previous one's proposal.
+    def panel_targets(
+        self,
+        previous: np.ndarray,
+        data: MarketData,
+        signals: SignalFrame,
+        allocation: np.ndarray | None,
+        log: DecisionLog,
+    ) -> np.ndarray:
+        """The agent's targets for every bar at once, for agents that need nothing but the panels.
 
-    The first agent receives a proposal with no orders (every target NaN: keep positions as they are).
+        Only called when :attr:`supports_panel` is true, after :meth:`prepare`; it must give exactly what
+        :meth:`propose` would give bar by bar, and record the same decisions in ``log``.
 
-    Args:
-        agents: Stage name to agent, in pipeline order (a mapping from the ``agent`` config group), or a
-            sequence of agents named after their own ``name``.
+        Args:
+            previous: The previous stage's targets, shape (days, tickers) (all NaN for the first stage).
+            data: The whole panel.
+            signals: The combined signals.
+            allocation: The portfolio's fixed allocation, or None.
+            log: The run's decision log.
 
-    Raises:
-        ConfigError: If the pipeline is empty or a stage is not an :class:`Agent`.
+        Returns:
+            Shape (days, tickers).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no whole-panel form")
+
+    def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> Mapping[str, pd.DataFrame]:
+        """Tables the agent saves with the run after the loop (``{"correlation": frame}``); none by default."""
+        return {}
+
+    def series(self) -> Mapping[str, np.ndarray]:
+        """Per-bar series the agent recorded (``{"ex_ante_volatility": array}``), for metrics and plots."""
+        return {}
+
+
+class NoOp(Agent):
+    """A stage that does nothing: the proposal passes through unchanged (``agent/risk=none``).
+
+    Requires: nothing.
+    Sets: nothing.
 
     Example:
-        >>> from framework.agents.sizing import EqualWeightSizing
-        >>> orchestrator = Orchestrator({"sizing": EqualWeightSizing()})
-        >>> orchestrator.stage_names
-        ('sizing',)
+        >>> proposal = TradeProposal(np.array([0.5, np.nan]))
+        >>> NoOp().propose(proposal, ExecutionState.empty(("A", "B"))) is proposal
+        True
     """
 
-    def __init__(self, agents: Mapping[str, Agent] | Sequence[Agent]) -> None:
-        if isinstance(agents, Mapping):
-            items = list(agents.items())
-        else:
-            items = [(getattr(a, "name", f"#{i}"), a) for i, a in enumerate(agents)]
-        names = [str(stage) for stage, _ in items]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ConfigError(f"agent: stage names must be unique so the decision log can tell them apart: {repeated}")
-        if not items:
-            raise ConfigError("agent: the pipeline needs at least one agent (a sizing agent)")
-        for stage, agent in items:
-            if not isinstance(agent, Agent):
-                raise ConfigError(
-                    f"agent.{stage}: expected an agent (a subclass of framework.agents.Agent), "
-                    f"got {type(agent).__name__}"
-                )
-            agent.name = str(stage)
-        self.agents: tuple[Agent, ...] = tuple(agent for _, agent in items)
-        self._blank: np.ndarray = np.empty(0)
+    sets: ClassVar[tuple[str, ...]] = ()
 
-    @property
-    def uses_allocation(self) -> bool:
-        """Whether some agent of the pipeline reads the portfolio's allocation."""
-        return any(agent.uses_allocation for agent in self.agents)
-
-    @property
-    def stage_names(self) -> tuple[str, ...]:
-        """The agents' names in pipeline order."""
-        return tuple(agent.name for agent in self.agents)
-
-    def prepare(self, data: MarketData, signals: SignalFrame) -> None:
-        """Prepare every agent for a run over ``data``."""
-        self._blank = np.full(data.n_tickers, np.nan)
-        for agent in self.agents:
-            agent.prepare(data, signals)
-
-    def decide(self, state: ExecutionState) -> TradeProposal:
-        """The pipeline's proposal for bar ``state.bar``."""
-        if self._blank.size != len(state.tickers):
-            self._blank = np.full(len(state.tickers), np.nan)
-        proposal = TradeProposal(self._blank.copy())
-        for agent in self.agents:
-            proposal = agent.propose(proposal, state)
+    def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
+        """Return ``proposal`` as it is."""
         return proposal
+
+    @property
+    def supports_panel(self) -> bool:
+        """Always: the panel passes through."""
+        return True
+
+    def panel_targets(
+        self,
+        previous: np.ndarray,
+        data: MarketData,
+        signals: SignalFrame,
+        allocation: np.ndarray | None,
+        log: DecisionLog,
+    ) -> np.ndarray:
+        """Return ``previous`` as it is."""
+        return previous

@@ -12,7 +12,7 @@ from framework.core.checks import is_int, is_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
-from framework.strategies.indicators import rolling_std
+from framework.stats.rolling import rolling_std
 
 
 def _number(value: object, key: str) -> float:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from framework.agents.base import Orchestrator
+from framework.agents.orchestrator import Orchestrator
 from framework.backtest.result import BacktestResult
 from framework.core.errors import DataError
 from framework.core.market_data import MarketData

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from framework.agents.base import Orchestrator
+from framework.agents.orchestrator import Orchestrator
 from framework.agents.sizing import EqualWeightSizing
 from framework.backtest.engine import run_backtest
 from framework.backtest.portfolio import PortfolioStrategy

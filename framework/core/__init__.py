@@ -1,9 +1,16 @@
 """Types shared by every layer and the error hierarchy. Imports nothing else of the project."""
 
 from framework.core.component import Component
-from framework.core.errors import AgentError, ConfigError, DataError, PortfolioLabError, TrackingError
+from framework.core.errors import (
+    AgentError,
+    ConfigError,
+    DataError,
+    EstimationError,
+    PortfolioLabError,
+    TrackingError,
+)
 from framework.core.market_data import FIELDS, OPTIONAL_FIELDS, MarketData
-from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
+from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal, held_weights
 
 __all__ = [
     "FIELDS",
@@ -13,10 +20,12 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DecisionLog",
+    "EstimationError",
     "ExecutionState",
     "MarketData",
     "PortfolioLabError",
     "SignalFrame",
     "TrackingError",
     "TradeProposal",
+    "held_weights",
 ]

@@ -47,6 +47,18 @@ class AgentError(PortfolioLabError, RuntimeError):
     """
 
 
+class EstimationError(AgentError):
+    """An estimate or an optimization cannot be computed from the data it was given.
+
+    A covariance with an asset of zero variance, a solver that does not converge: an agent that meets one can
+    recover through its stage's ``on_error`` policy (a fallback agent, for example).
+
+    Example:
+        >>> isinstance(EstimationError("risk parity: KO has zero variance"), AgentError)
+        True
+    """
+
+
 class TrackingError(PortfolioLabError, RuntimeError):
     """The experiment tracking store cannot be reached or written.
 

@@ -41,17 +41,49 @@ class SignalFrame:
 class TradeProposal:
     """The targets the decision pipeline passes from agent to agent on one bar.
 
+    Agents never write into the arrays of the proposal they receive: they return a new proposal, or the one they
+    received when they change nothing (the orchestrator then skips its checks).
+
     Attributes:
         target_weights: Shape (tickers,). Fraction of equity to hold in each ticker after the next fill
             (negative for a short). NaN means "no order: keep the current position as it is".
+        confidence: Shape (tickers,), in [0, 1]: how sure the signal behind each target is (set by sizing from
+            the combined confidence), or None.
+        reasoning: The last agent's reason for these targets, in words.
 
     Example:
         >>> proposal = TradeProposal(np.array([0.5, np.nan]))
-        >>> proposal.target_weights.tolist()
-        [0.5, nan]
+        >>> proposal.target_weights.tolist(), held_weights(proposal.target_weights, np.array([0.2, 0.3])).tolist()
+        ([0.5, nan], [0.5, 0.3])
     """
 
     target_weights: np.ndarray
+    confidence: np.ndarray | None = None
+    reasoning: str = ""
+
+
+def held_weights(target_weights: np.ndarray, current_weights: np.ndarray) -> np.ndarray:
+    """The weights the portfolio will hold after the next fill: the target where set, the current weight where NaN.
+
+    The one place that decides what a NaN target means for an agent that measures the portfolio (risk,
+    correlation, selection).
+
+    Args:
+        target_weights: Shape (tickers,), NaN for "keep the position".
+        current_weights: Shape (tickers,), the weights at the close of the bar.
+
+    Returns:
+        Shape (tickers,).
+
+    Example:
+        >>> held_weights(np.array([np.nan, 0.0, 0.4]), np.array([0.1, 0.2, 0.3])).tolist()
+        [0.1, 0.0, 0.4]
+    """
+    return np.where(np.isnan(target_weights), current_weights, target_weights)
+
+
+#: Phases of a bar in the decision log: fills of the previous bar's orders come before the agents' decisions.
+PHASE_FILLS, PHASE_DECISIONS = 0, 1
 
 
 @dataclass
@@ -60,59 +92,92 @@ class DecisionLog:
 
     Records are appended as arrays (one call per agent and bar, never one per ticker) and turned into a table
     once at the end of the run. ``asset`` is a column index, or -1 for a decision about the whole portfolio.
+    A reason may carry the numbers behind the decision as ``{value}`` and ``{limit}`` fields (``"position risk
+    {value:.3f} > {limit:g}"``), filled in per row when the table is made, so the loop formats no strings.
 
     Example:
         >>> log = DecisionLog()
         >>> log.record(3, "sizing", np.array([0, 1]), np.array([0.0, 0.5]), np.array([0.5, 0.0]), "signal")
+        >>> log.record(3, "risk", 0, 0.5, 0.4, "position risk {value:.3f} > {limit:g}", values=0.0625, limit=0.05)
         >>> len(log)
-        2
+        3
         >>> frame = log.to_frame(np.array(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
         ...                               dtype="datetime64[D]"), ("A", "B"))
         >>> frame[["bar", "agent", "ticker", "before", "after", "reason"]].to_dict("records")[0]
         {'bar': 3, 'agent': 'sizing', 'ticker': 'A', 'before': 0.0, 'after': 0.5, 'reason': 'signal'}
+        >>> frame["reason"].iloc[2]
+        'position risk 0.062 > 0.05'
     """
 
-    _entries: list[tuple[int, str, np.ndarray | int, np.ndarray | float, np.ndarray | float, str]] = field(
-        default_factory=list
-    )
+    _entries: list[tuple[object, ...]] = field(default_factory=list)
     _size: int = 0
 
     def record(
         self,
-        bar: int,
+        bar: int | np.ndarray,
         agent: str,
         assets: np.ndarray | int,
         before: np.ndarray | float,
         after: np.ndarray | float,
-        reason: str,
+        reason: str | list[str],
+        *,
+        values: np.ndarray | float | None = None,
+        limit: float | None = None,
+        phase: int = PHASE_DECISIONS,
     ) -> None:
-        """Append the decisions of one agent on one bar.
+        """Append the decisions of one agent on one bar (or, with an array of bars, on many bars at once).
 
         Args:
-            bar: Bar index of the decision.
+            bar: Bar index of the decision, or one bar per asset (for a whole-panel agent).
             agent: Name of the agent (or ``"broker"``).
             assets: Column indices the decision is about, or -1 for the whole portfolio.
             before: Values before the adjustment, one per asset.
             after: Values after the adjustment, one per asset.
-            reason: Why, in words a researcher reads in the log.
+            reason: Why, in words a researcher reads in the log (one string, or one per asset); may contain
+                ``{value}`` and ``{limit}`` fields.
+            values: The measured number per asset behind the decision (fills ``{value}``), or None.
+            limit: The limit it was compared with (fills ``{limit}``), or None.
+            phase: :data:`PHASE_FILLS` for the broker's fills, :data:`PHASE_DECISIONS` for the agents: within a
+                bar, fills are listed first.
         """
         # Stored as given (by reference: pass arrays that are not modified afterwards); this runs inside the
         # per-bar loop, so the conversion to one table happens once, in to_frame.
-        self._entries.append((bar, agent, assets, before, after, reason))
+        self._entries.append((bar, agent, assets, before, after, reason, values, limit, phase))
         self._size += np.size(assets)
 
     def __len__(self) -> int:
         return self._size
 
+    def counts(self, n_days: int) -> dict[str, np.ndarray]:
+        """Decisions per agent and bar: agent name -> shape (n_days,) array of counts (one per ticker touched).
+
+        Example:
+            >>> log = DecisionLog()
+            >>> log.record(1, "risk", np.array([0, 1]), np.zeros(2), np.ones(2), "x")
+            >>> log.counts(3)["risk"].tolist()
+            [0, 2, 0]
+        """
+        out: dict[str, np.ndarray] = {}
+        for bar, agent, assets, *_ in self._entries:
+            counts = out.setdefault(str(agent), np.zeros(n_days, dtype=np.int64))
+            if isinstance(bar, np.ndarray):
+                np.add.at(counts, bar, 1)
+            else:
+                counts[int(bar)] += np.size(assets)  # type: ignore[call-overload]
+        return out
+
     def to_frame(self, dates: np.ndarray, tickers: tuple[str, ...]) -> pd.DataFrame:
         """The log as a table with columns date, bar, agent, ticker, before, after, reason.
+
+        Rows are in the order of the bars; within a bar, the broker's fills first, then the agents in the order
+        they ran.
 
         Args:
             dates: Bar dates, to name each bar.
             tickers: Column names, to name each asset ("*" for the whole portfolio).
 
         Returns:
-            One row per recorded decision, in the order they were made.
+            One row per recorded decision.
         """
         import pandas as pd
 
@@ -121,21 +186,36 @@ class DecisionLog:
             return pd.DataFrame({name: [] for name in columns})
         assets_list = [np.atleast_1d(np.asarray(e[2], dtype=np.intp)) for e in self._entries]
         sizes = np.array([a.size for a in assets_list])
-        bars = np.repeat(np.array([e[0] for e in self._entries], dtype=np.int64), sizes)
-        assets = np.concatenate(assets_list)
         pairs = list(zip(self._entries, sizes, strict=True))
-        before = np.concatenate([np.broadcast_to(np.asarray(e[3], float), (n,)) for e, n in pairs])
-        after = np.concatenate([np.broadcast_to(np.asarray(e[4], float), (n,)) for e, n in pairs])
+
+        def spread(index: int, dtype: type = float) -> np.ndarray:
+            return np.concatenate([np.broadcast_to(np.asarray(e[index], dtype), (n,)) for e, n in pairs])
+
+        bars = spread(0, np.int64)
+        assets = np.concatenate(assets_list)
+        phases = np.repeat(np.array([e[8] for e in self._entries], dtype=np.int64), sizes)
+        reasons = np.concatenate(
+            [np.broadcast_to(np.asarray(e[5], dtype=object), (n,)) for e, n in pairs]
+        )
+        values = np.concatenate(
+            [np.broadcast_to(np.asarray(np.nan if e[6] is None else e[6], float), (n,)) for e, n in pairs]
+        )
+        limits = np.repeat(np.array([np.nan if e[7] is None else e[7] for e in self._entries], float), sizes)
+        templated = np.array(["{" in str(r) for r in reasons], dtype=bool)
+        for row in np.flatnonzero(templated):
+            reasons[row] = str(reasons[row]).format(value=values[row], limit=limits[row])
+        order = np.lexsort((phases, bars))  # stable: by bar, then fills before decisions, then as recorded
         names = np.array((*tickers, "*"), dtype=object)
+        agents = np.repeat(np.array([e[1] for e in self._entries], dtype=object), sizes)
         return pd.DataFrame(
             {
-                "date": pd.to_datetime(np.asarray(dates)[bars]),
-                "bar": bars,
-                "agent": np.repeat(np.array([e[1] for e in self._entries], dtype=object), sizes),
-                "ticker": names[np.where(assets < 0, len(tickers), assets)],
-                "before": before,
-                "after": after,
-                "reason": np.repeat(np.array([e[5] for e in self._entries], dtype=object), sizes),
+                "date": pd.to_datetime(np.asarray(dates)[bars[order]]),
+                "bar": bars[order],
+                "agent": agents[order],
+                "ticker": names[np.where(assets < 0, len(tickers), assets)][order],
+                "before": spread(3)[order],
+                "after": spread(4)[order],
+                "reason": reasons[order],
             }
         )
 
@@ -176,6 +256,8 @@ class ExecutionState:
     equity: float
     log: DecisionLog
     allocation: np.ndarray | None = None
+    _weights: np.ndarray | None = field(default=None, repr=False)
+    _weights_key: tuple[int, int, float] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, tickers: tuple[str, ...]) -> ExecutionState:
@@ -197,7 +279,16 @@ class ExecutionState:
 
     @property
     def weights(self) -> np.ndarray:
-        """Fraction of equity in each ticker at the close of bar t, shape (tickers,); computed when asked."""
-        if self.equity == 0:
-            return np.zeros_like(self.positions)
-        return self.positions * self.close / self.equity
+        """Fraction of equity in each ticker at the close of bar t, shape (tickers,).
+
+        Computed on first use in a bar and shared by every agent of that bar; computed again when the bar, the
+        positions array or the equity change.
+        """
+        key = (self.bar, id(self.positions), self.equity)
+        if self._weights is None or key != self._weights_key:
+            if self.equity == 0:
+                self._weights = np.zeros_like(self.positions)
+            else:
+                self._weights = self.positions * self.close / self.equity
+            self._weights_key = key
+        return self._weights

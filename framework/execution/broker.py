@@ -185,5 +185,7 @@ class SimulatedBroker(Component):
         if not self.fractional_shares:
             delta[buys] = np.floor(delta[buys])
         if scale < 1.0 - 1e-9:
-            log.record(bar, "broker", -1, needed, max(available, 0.0), f"buys scaled by {scale:.6f}: not enough cash")
+            log.record(
+                bar, "broker", -1, needed, max(available, 0.0), f"buys scaled by {scale:.6f}: not enough cash", phase=0
+            )
         return delta, delta * exec_prices

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from framework.strategies.indicators import ema
+from framework.stats.rolling import ema
 from framework.strategies.ma_crossover import MACrossover
 
 
 class EMACrossover(MACrossover):
     """Long when the short exponential moving average of the close is above the long one, short when below.
 
-    Both averages are :func:`~framework.strategies.indicators.ema` (``alpha = 2 / (window + 1)``, seeded by the
+    Both averages are :func:`~framework.stats.rolling.ema` (``alpha = 2 / (window + 1)``, seeded by the
     simple mean of the first ``window`` closes). The signal is +1 when ``ema(short) > ema(long) * (1 +
     tie_tolerance)``, -1 when below ``ema(long) * (1 - tie_tolerance)`` and 0 otherwise (prices that were flat
     give averages equal up to rounding, which must not read as "above"). NaN until ``long_window`` bars exist.

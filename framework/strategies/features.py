@@ -13,7 +13,7 @@ import numpy as np
 from framework.core.checks import is_int
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
-from framework.strategies.indicators import pct_change, rolling_std, rsi, sma
+from framework.stats.rolling import pct_change, rolling_std, rsi, sma
 
 
 def _positive_int(value: object, key: str, minimum: int = 1) -> int:

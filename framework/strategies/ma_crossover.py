@@ -9,7 +9,7 @@ from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
-from framework.strategies.indicators import sma
+from framework.stats.rolling import sma
 
 
 class MACrossover(Strategy):

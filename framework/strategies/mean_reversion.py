@@ -9,13 +9,13 @@ from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
-from framework.strategies.indicators import zscore
+from framework.stats.rolling import zscore
 
 
 class MeanReversion(Strategy):
     """Buy a close far below its rolling mean, sell one far above, and hold until it comes back near the mean.
 
-    ``z`` is the close's z-score against its last ``window`` closes (:func:`~framework.strategies.indicators.zscore`:
+    ``z`` is the close's z-score against its last ``window`` closes (:func:`~framework.stats.rolling.zscore`:
     ``(close - mean) / sample std``). A window whose closes are all equal has no z-score; it counts as
     ``z = 0`` (the close is on its mean). The position of bar t follows, in this order of precedence:
 

@@ -9,7 +9,7 @@ from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
-from framework.strategies.indicators import delay, pct_change, rolling_std
+from framework.stats.rolling import delay, pct_change, rolling_std
 
 
 class Momentum(Strategy):

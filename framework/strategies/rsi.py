@@ -9,13 +9,13 @@ from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
-from framework.strategies.indicators import rsi
+from framework.stats.rolling import rsi
 
 
 class RSI(Strategy):
     """Long below the oversold level, short above the overbought level, in proportion to how far past it.
 
-    ``r`` is Wilder's RSI of the close over ``window`` bars (:func:`~framework.strategies.indicators.rsi`, in
+    ``r`` is Wilder's RSI of the close over ``window`` bars (:func:`~framework.stats.rolling.rsi`, in
     [0, 100]). The signal is
 
     - ``(oversold - r) / oversold`` when ``r < oversold``: from 0 at the level up to +1 at ``r = 0``;

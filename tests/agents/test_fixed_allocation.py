@@ -57,7 +57,7 @@ class TestFixedAllocationSizing:
 
     @pytest.mark.parametrize(
         ("params", "key"),
-        [({"threshold": -1}, "threshold"), ({"long_only": "yes"}, "long_only"), ({"rebalance": "weekly"}, "rebalance")],
+        [({"threshold": -1}, "threshold"), ({"long_only": "yes"}, "long_only"), ({"rebalance": "yearly"}, "rebalance")],
     )
     def test_invalid_parameters(self, params: dict, key: str) -> None:
         with pytest.raises(ConfigError, match=f"^{key}: must be"):

@@ -59,7 +59,7 @@ def state(tickers: int = 3, bar: int = 0) -> ExecutionState:
 class TestOrchestrator:
     def test_agents_run_in_config_order(self) -> None:
         first, second, third = AppendName(1.0), AppendName(10.0), AppendName(100.0)
-        orchestrator = Orchestrator({"zeta": first, "alpha": second, "mid": third})
+        orchestrator = Orchestrator({"zeta": first, "alpha": second, "mid": third}, max_gross_exposure=1e6)
         orchestrator.prepare(data(), signals())
         proposal = orchestrator.decide(state())
         assert proposal.trail == ["zeta", "alpha", "mid"]  # type: ignore[attr-defined]
@@ -71,7 +71,7 @@ class TestOrchestrator:
 
     def test_reversed_order_reverses_the_pipeline(self) -> None:
         first, second = AppendName(1.0), AppendName(10.0)
-        orchestrator = Orchestrator({"second": second, "first": first})
+        orchestrator = Orchestrator({"second": second, "first": first}, max_gross_exposure=1e6)
         orchestrator.prepare(data(), signals())
         assert orchestrator.decide(state()).trail == ["second", "first"]  # type: ignore[attr-defined]
         np.testing.assert_array_equal(first.received[0], [10.0] * 3)
@@ -98,7 +98,7 @@ class TestOrchestrator:
 
     def test_every_bar_starts_from_a_fresh_blank_proposal(self) -> None:
         scribble = Scribble()
-        orchestrator = Orchestrator({"scribble": scribble, "record": AppendName(0.0)})
+        orchestrator = Orchestrator({"scribble": scribble, "record": AppendName(0.0)}, max_gross_exposure=1e6)
         orchestrator.prepare(data(), signals())
         orchestrator.decide(state(bar=0))
         orchestrator.decide(state(bar=1))

@@ -172,7 +172,7 @@ class TestEqualWeightSizing:
             ("threshold", -0.1, ">= 0"),
             ("threshold", nan, ">= 0"),
             ("threshold", "0.1", ">= 0"),
-            ("rebalance", "weekly", "every_bar, on_change, never"),
+            ("rebalance", "yearly", "every_bar, on_change, never, weekly, monthly, quarterly"),
         ],
     )
     def test_invalid_parameters_name_the_key_and_value(self, key: str, value: object, allowed: str) -> None:
@@ -190,4 +190,14 @@ class TestEqualWeightSizing:
 
     def test_params_are_stored_unchanged(self) -> None:
         agent = EqualWeightSizing(long_only=False, gross_exposure=2, threshold=0.1, rebalance="never")
-        assert agent.get_params() == {"long_only": False, "gross_exposure": 2, "threshold": 0.1, "rebalance": "never"}
+        assert agent.get_params() == {
+            "long_only": False,
+            "gross_exposure": 2,
+            "threshold": 0.1,
+            "rebalance": "never",
+            "min_position_size": 0.0,
+            "max_position_size": None,
+            "adaptive": False,
+            "learning_rate": 0.1,
+            "adaptation_period": 21,
+        }

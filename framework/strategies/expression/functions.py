@@ -2,7 +2,7 @@
 
 Each :class:`FunctionSpec` says how many arguments a function takes, which of them must be integer literals
 (windows and lags, fixed when the config loads), what it means, and how it is computed. The computations reuse
-the causal indicators of :mod:`framework.strategies.indicators`, wrapped so that NaN in the input (the warm-up
+the causal indicators of :mod:`framework.stats.rolling`, wrapped so that NaN in the input (the warm-up
 of an inner function, a division by zero) never spreads beyond the windows that contain it.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from framework.strategies.expression.nodes import Node, literal_value
-from framework.strategies.indicators import (
+from framework.stats.rolling import (
     cross_rank,
     delay,
     delta,

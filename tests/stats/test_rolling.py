@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from framework.core.errors import ConfigError
-from framework.strategies.indicators import ema, rolling_std, rolling_sum, sma
+from framework.stats.rolling import ema, rolling_std, rolling_sum, sma
 
 
 def random_panel(days: int = 400, tickers: int = 4, seed: int = 5) -> np.ndarray:
@@ -155,7 +155,7 @@ class TestCrossRank:
     def test_against_pandas_rank_per_row(self) -> None:
         import pandas as pd
 
-        from framework.strategies.indicators import cross_rank
+        from framework.stats.rolling import cross_rank
 
         rng = np.random.default_rng(4)
         values = np.round(rng.normal(size=(50, 7)), 1)  # rounding makes ties
@@ -167,6 +167,6 @@ class TestCrossRank:
         np.testing.assert_allclose(cross_rank(values), expected, equal_nan=True)
 
     def test_infinity_ranks_highest_not_beyond(self) -> None:
-        from framework.strategies.indicators import cross_rank
+        from framework.stats.rolling import cross_rank
 
         np.testing.assert_array_equal(cross_rank(np.array([[np.inf, np.nan, 1.0, -np.inf]])), [[1.0, np.nan, 0.5, 0.0]])

@@ -1,0 +1,297 @@
+"""The run's shared causal estimates of asset volatility, covariance and correlation.
+
+Every agent that needs a risk estimate asks the same :class:`Estimates` object, which belongs to the run's
+:class:`MarketData` (``Estimates.of(data)``). It keeps one :class:`RollingEstimate` per distinct
+``(lookback, covariance, halflife)``, so two agents with the same settings share one estimate, and each estimate
+is computed only on the bars some agent asks for it:
+
+- **Volatility** of every asset on every bar is one vectorized pass over the panel, made the first time it is
+  asked (for ``sample``), or a short sum over the window (``ewma``), or the covariance's diagonal
+  (``ledoit_wolf``).
+- **Covariance** is kept as running sums over the window. Moving from the last bar asked to bar t adds the
+  outer products of the returns that entered the window and removes those that left it (two matrix products
+  of k rows when k bars passed), instead of recomputing the whole window; every ``4 * lookback`` bars of
+  movement the sums are recomputed from the window, so rounding cannot accumulate. A (days, assets, assets)
+  panel is never built.
+- **Portfolio risk** of a weight vector (what the risk agent measures on every bar) needs no matrix at all for
+  ``sample`` and ``ewma``: the portfolio's returns over the window are one product ``X w``, and their variance is
+  exactly ``w' S w``.
+
+Causality: the return of bar t is ``close[t] / close[t-1] - 1``, known at the close of t; the window of bar t is
+the returns of bars ``max(1, t - lookback + 1) .. t``, so nothing after t is ever read. Bar 0 has no return.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from framework.core.market_data import MarketData
+from framework.stats.covariance import check_covariance_method, ewma_weights, ledoit_wolf_shrinkage
+
+
+class RollingEstimate:
+    """Causal rolling estimate of the covariance of asset returns over the last ``lookback`` bars.
+
+    Args:
+        returns: Shape (days, assets); row t is the return from bar t-1 to t (row 0 is ignored).
+        lookback: Returns in a full window, >= 2. Before bar ``lookback`` the window holds every return so far.
+        method: ``sample``, ``ledoit_wolf`` or ``ewma`` (see :mod:`framework.stats.covariance`).
+        halflife: Half-life in bars, for ``ewma``.
+
+    Raises:
+        ConfigError: For an unknown method or a missing half-life.
+
+    Example:
+        >>> returns = np.array([[0.0, 0.0], [0.01, 0.02], [0.03, 0.0], [-0.01, 0.01]])
+        >>> estimate = RollingEstimate(returns, lookback=3)
+        >>> estimate.n_observations(3), estimate.covariance(3).round(6).tolist()
+        (3, [[0.0004, -0.0001], [-0.0001, 0.0001]])
+        >>> round(estimate.portfolio_variance(3, np.array([0.5, 0.5])), 8)
+        7.5e-05
+    """
+
+    #: Bars of movement after which the running sums are recomputed from the window.
+    REFRESH_FACTOR: ClassVar[int] = 4
+
+    def __init__(self, returns: np.ndarray, lookback: int, method: str = "sample", halflife: float | None = None):
+        check_covariance_method("estimate", method, halflife)
+        self.returns = returns
+        self.lookback = int(lookback)
+        self.method = method
+        self.halflife = None if halflife is None else float(halflife)
+        self.n_assets = returns.shape[1]
+        self._decay = 0.5 ** (1.0 / self.halflife) if self.halflife else 1.0
+        self._lo = self._hi = 1  # rows [lo, hi) are in the running sums
+        self._sxx = np.zeros((self.n_assets, self.n_assets))
+        self._sx = np.zeros(self.n_assets)
+        self._moved = 0
+        self._cov_bar = -1
+        self._cov: np.ndarray = np.empty(0)
+        self._vol_panel: np.ndarray | None = None
+
+    # --- windows -----------------------------------------------------------------------------------------
+
+    def n_observations(self, t: int) -> int:
+        """Returns in the window of bar ``t``: ``min(lookback, t)``."""
+        return min(self.lookback, t)
+
+    def bounds(self, t: int) -> tuple[int, int]:
+        """Rows ``[start, stop)`` of the window of bar ``t``."""
+        return max(1, t - self.lookback + 1), t + 1
+
+    def window(self, t: int) -> np.ndarray:
+        """The returns of the window of bar ``t``, shape (n_observations(t), assets); a view, oldest first."""
+        start, stop = self.bounds(t)
+        return self.returns[start:stop]
+
+    def observation_weights(self, t: int) -> np.ndarray | None:
+        """Weights of the window's rows for ``ewma`` (summing to 1), None for equally weighted methods."""
+        if self.method != "ewma":
+            return None
+        return ewma_weights(self.n_observations(t), self.halflife)  # type: ignore[arg-type]
+
+    # --- per-asset volatility ----------------------------------------------------------------------------
+
+    def volatility(self, t: int) -> np.ndarray:
+        """One-period volatility of every asset at bar ``t``, shape (assets,); NaN before 2 returns exist.
+
+        Example:
+            >>> returns = np.array([[0.0], [0.01], [-0.01], [0.03]])
+            >>> RollingEstimate(returns, lookback=2).volatility(3).round(6).tolist()
+            [0.028284]
+        """
+        if self.n_observations(t) < 2:
+            return np.full(self.n_assets, np.nan)
+        if self.method == "sample":
+            return self._sample_volatility_panel()[t]  # type: ignore[no-any-return]
+        if self.method == "ewma":
+            window = self.window(t)
+            return np.sqrt(self.observation_weights(t) @ (window * window))  # type: ignore[no-any-return,operator]
+        return np.sqrt(np.diag(self.covariance(t)))  # type: ignore[no-any-return]
+
+    def _sample_volatility_panel(self) -> np.ndarray:
+        """Sample volatility of every asset on every bar, computed once (a flat window has exactly 0)."""
+        if self._vol_panel is None:
+            import pandas as pd
+
+            frame = pd.DataFrame(self.returns[1:])
+            std = np.array(frame.rolling(self.lookback, min_periods=2).std(ddof=1).to_numpy())
+            rows = np.arange(std.shape[0])[:, None]
+            same = np.zeros(std.shape, dtype=bool)
+            same[1:] = self.returns[2:] == self.returns[1:-1]
+            run_start = np.maximum.accumulate(np.where(same, 0, rows), axis=0)
+            std[run_start <= np.maximum(rows - self.lookback + 1, 0)] = 0.0  # the whole window is one value
+            panel = np.full(self.returns.shape, np.nan)
+            panel[1:] = std
+            panel[1] = np.nan  # one return: no deviation yet
+            panel.setflags(write=False)
+            self._vol_panel = panel
+        return self._vol_panel
+
+    # --- covariance --------------------------------------------------------------------------------------
+
+    def covariance(self, t: int) -> np.ndarray:
+        """The covariance of one-period returns at bar ``t``, shape (assets, assets); cached for that bar.
+
+        Raises:
+            ValueError: If the window of bar ``t`` has fewer than 2 returns.
+        """
+        if t == self._cov_bar:
+            return self._cov
+        n = self.n_observations(t)
+        if n < 2:
+            raise ValueError(f"covariance at bar {t}: {n} return(s) in the window, at least 2 needed")
+        self._advance(*self.bounds(t))
+        if self.method == "ewma":
+            cov = self._sxx / self._ewma_total(n)
+        else:
+            centred_sums = self._sxx - np.outer(self._sx, self._sx) / n
+            if self.method == "sample":
+                cov = centred_sums / (n - 1)
+            else:
+                biased = centred_sums / n
+                window = self.window(t)
+                shrinkage = ledoit_wolf_shrinkage(window - self._sx / n, biased)
+                cov = (1.0 - shrinkage) * biased
+                cov.flat[:: self.n_assets + 1] += shrinkage * float(np.trace(biased)) / self.n_assets
+        cov = 0.5 * (cov + cov.T)  # exact symmetry after the running updates
+        cov.setflags(write=False)
+        self._cov_bar, self._cov = t, cov
+        return cov
+
+    def correlation(self, t: int) -> np.ndarray:
+        """The correlation matrix at bar ``t`` (NaN off the diagonal for an asset with zero variance)."""
+        from framework.stats.covariance import correlation_from_covariance
+
+        return correlation_from_covariance(self.covariance(t))
+
+    def _ewma_total(self, n: int) -> float:
+        """Sum of the raw ewma row weights ``decay ** age`` over a window of ``n`` rows."""
+        decay = self._decay
+        return (1.0 - decay**n) / (1.0 - decay)
+
+    def _row_weights(self, start: int, stop: int, newest: int) -> np.ndarray:
+        """Raw weights ``decay ** (newest - row)`` of rows ``start..stop-1`` (ones when not ewma)."""
+        if self.method != "ewma":
+            return np.ones(stop - start)
+        return self._decay ** (newest - np.arange(start, stop, dtype=np.float64))  # type: ignore[no-any-return]
+
+    def _advance(self, lo: int, hi: int) -> None:
+        """Bring the running sums to the rows ``[lo, hi)``."""
+        if (lo, hi) == (self._lo, self._hi):
+            return
+        step = hi - self._hi
+        if step < 0 or lo < self._lo or step >= self.lookback or self._moved + step > self.REFRESH_FACTOR * self.lookback:
+            self._recompute(lo, hi)
+            return
+        newest = hi - 1
+        if self.method == "ewma":
+            self._sxx *= self._decay**step
+        added = self.returns[self._hi : hi]
+        removed = self.returns[self._lo : lo]
+        if added.shape[0]:
+            weights = self._row_weights(self._hi, hi, newest)
+            self._sxx += (added * weights[:, None]).T @ added
+            self._sx += added.sum(axis=0)
+        if removed.shape[0]:
+            weights = self._row_weights(self._lo, lo, newest)
+            self._sxx -= (removed * weights[:, None]).T @ removed
+            self._sx -= removed.sum(axis=0)
+        self._lo, self._hi = lo, hi
+        self._moved += step
+
+    def _recompute(self, lo: int, hi: int) -> None:
+        """Recompute the running sums from the rows ``[lo, hi)``."""
+        rows = self.returns[lo:hi]
+        weights = self._row_weights(lo, hi, hi - 1)
+        self._sxx = (rows * weights[:, None]).T @ rows
+        self._sx = rows.sum(axis=0)
+        self._lo, self._hi = lo, hi
+        self._moved = 0
+
+    # --- portfolio risk ----------------------------------------------------------------------------------
+
+    def portfolio_returns(self, t: int, weights: np.ndarray) -> np.ndarray:
+        """The returns the window would have given the portfolio ``weights``: ``X w``, shape (n_observations,)."""
+        return self.window(t) @ weights  # type: ignore[no-any-return]
+
+    def portfolio_variance(self, t: int, weights: np.ndarray, portfolio_returns: np.ndarray | None = None) -> float:
+        """``w' S w`` at bar ``t``, the one-period variance of the portfolio ``weights`` by this estimate.
+
+        Args:
+            t: The bar.
+            weights: Shape (assets,), fractions of equity (zeros for assets not held).
+            portfolio_returns: ``portfolio_returns(t, weights)`` if already computed.
+
+        Returns:
+            The variance (a float >= 0).
+        """
+        if self.method == "ledoit_wolf":
+            return max(float(weights @ self.covariance(t) @ weights), 0.0)
+        r = self.portfolio_returns(t, weights) if portfolio_returns is None else portfolio_returns
+        if self.method == "ewma":
+            return float(self.observation_weights(t) @ (r * r))  # type: ignore[operator]
+        centred = r - r.mean()
+        return float(centred @ centred) / (r.shape[0] - 1)
+
+    def marginal_variance(self, t: int, weights: np.ndarray, portfolio_returns: np.ndarray | None = None) -> np.ndarray:
+        """``S w`` at bar ``t``: each asset's covariance with the portfolio, shape (assets,).
+
+        ``w_i (S w)_i / sqrt(w' S w)`` is asset i's contribution to the portfolio's volatility.
+        """
+        if self.method == "ledoit_wolf":
+            return self.covariance(t) @ weights  # type: ignore[no-any-return]
+        r = self.portfolio_returns(t, weights) if portfolio_returns is None else portfolio_returns
+        window = self.window(t)
+        if self.method == "ewma":
+            return window.T @ (self.observation_weights(t) * r)  # type: ignore[no-any-return,operator]
+        centred = r - r.mean()
+        return (window.T @ centred) / (r.shape[0] - 1)  # type: ignore[no-any-return]
+
+
+class Estimates:
+    """The shared estimates of one run's data: one :class:`RollingEstimate` per distinct setting.
+
+    Args:
+        returns: Shape (days, assets); row t is the return from bar t-1 to t (row 0 is ignored).
+
+    Example:
+        >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"),
+        ...                   np.array([[10.0, 20.0], [10.1, 20.4], [10.4, 20.4], [10.3, 20.6]]))
+        >>> estimates = Estimates.of(data)
+        >>> estimates is Estimates.of(data), estimates.rolling(3) is estimates.rolling(3, "sample")
+        (True, True)
+    """
+
+    def __init__(self, returns: np.ndarray) -> None:
+        self.returns = returns
+        self._rolling: dict[tuple[int, str, float | None], RollingEstimate] = {}
+
+    @classmethod
+    def of(cls, data: MarketData) -> Estimates:
+        """The estimates of ``data``, made once and kept with it, so every agent of the run shares them."""
+        cached = data._cache.get("estimates")
+        if not isinstance(cached, Estimates):
+            cached = cls(data.returns())
+            data._cache["estimates"] = cached
+        return cached
+
+    def rolling(self, lookback: int, method: str = "sample", halflife: float | None = None) -> RollingEstimate:
+        """The rolling estimate with these settings (made on first use, then shared).
+
+        Args:
+            lookback: Returns in a full window.
+            method: ``sample``, ``ledoit_wolf`` or ``ewma``.
+            halflife: Half-life in bars, for ``ewma`` (ignored by the others).
+
+        Returns:
+            The shared :class:`RollingEstimate`.
+        """
+        key = (int(lookback), method, float(halflife) if method == "ewma" and halflife is not None else None)
+        estimate = self._rolling.get(key)
+        if estimate is None:
+            estimate = RollingEstimate(self.returns, key[0], method, key[2])
+            self._rolling[key] = estimate
+        return estimate
