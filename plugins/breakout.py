@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from framework.core import ConfigError, MarketData, SignalFrame
-from framework.strategies import Strategy
 from framework.stats.rolling import delay, rolling_max, rolling_min
+from framework.strategies import Strategy
 
 
 class Breakout(Strategy):

@@ -1,7 +1,10 @@
 """The decision pipeline: an orchestrator running agents (sizing, selection, correlation, risk) on every bar."""
 
 from framework.agents.base import Agent, NoOp, RunContext
+from framework.agents.correlation import CorrelationLimit
 from framework.agents.orchestrator import Orchestrator, Recovery
+from framework.agents.risk import RiskLimits
+from framework.agents.selection import TopKSelection
 from framework.agents.sizing import (
     EqualWeightSizing,
     EstimateSizing,
@@ -15,6 +18,7 @@ from framework.agents.sizing import (
 
 __all__ = [
     "Agent",
+    "CorrelationLimit",
     "EqualWeightSizing",
     "EstimateSizing",
     "FixedAllocationSizing",
@@ -23,8 +27,10 @@ __all__ = [
     "OptimizerSizing",
     "Orchestrator",
     "Recovery",
+    "RiskLimits",
     "RiskParitySizing",
     "RunContext",
     "SignalWeightedSizing",
     "SizingAgent",
+    "TopKSelection",
 ]

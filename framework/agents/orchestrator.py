@@ -1,5 +1,6 @@
-"""The orchestrator: runs the stages of the decision pipeline in order on every bar, checks each stage's output,
-and recovers from a stage's failure as that stage's ``on_error`` policy says.
+"""The orchestrator: runs the pipeline's stages in order on every bar, checks and recovers each stage.
+
+Each stage's output is checked on every bar, and a stage's failure is handled as its ``on_error`` policy says.
 
 Recovery policies (the ``on_error`` key of a stage):
 
@@ -246,7 +247,9 @@ class Orchestrator:
             f"it must be finite and at most agent.max_gross_exposure = {self.max_gross_exposure:g}"
         )
 
-    def _recover(self, index: int, proposal: TradeProposal, state: ExecutionState, error: BaseException) -> TradeProposal:
+    def _recover(
+        self, index: int, proposal: TradeProposal, state: ExecutionState, error: BaseException
+    ) -> TradeProposal:
         """Apply stage ``index``'s recovery chain after ``error``; raise when the chain ends in ``raise``."""
         stage = self.agents[index]
         policy: Recovery | None = self.recovery[index]
@@ -274,7 +277,9 @@ class Orchestrator:
                     continue
                 how = f"answered by {fallback.name} ({type(fallback).__name__})"
             self.recoveries_[index, state.bar] += 1
-            state.log.record(state.bar, stage.name, -1, np.nan, np.nan, f"recovered: {how}; failed: {'; '.join(failed)}")
+            state.log.record(
+                state.bar, stage.name, -1, np.nan, np.nan, f"recovered: {how}; failed: {'; '.join(failed)}"
+            )
             return out
 
     def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> dict[str, pd.DataFrame]:

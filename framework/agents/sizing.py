@@ -912,4 +912,3 @@ class OptimizerSizing(EstimateSizing):
         if total <= 0:
             raise EstimationError(f"{self.method_name} over {self._names(selected)}: no positive weight")
         return weights / total  # type: ignore[no-any-return]
-

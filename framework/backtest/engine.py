@@ -1,4 +1,18 @@
-"""The per-bar loop that wires signals, agents, broker and books into one run."""
+"""The per-bar loop that wires signals, agents, broker and books into one run.
+
+Three paths, one result (the tests hold them to the same numbers):
+
+- **The agent loop**: on every bar the orchestrator runs the agents on the state of that bar, and the broker
+  fills the previous bar's targets. Used whenever some agent decides bar by bar (risk, correlation, selection,
+  estimate-based sizing).
+- **Whole-panel targets, booked bar by bar**: when every agent can compute its targets for the whole panel at
+  once (equal weight, fixed allocation, signal-weighted, the no-op stages), the targets are computed first and
+  the loop only books the fills (costs, slippage, whole shares, cash shortages).
+- **Whole-panel targets, booked at once**: when, in addition, the broker is frictionless (no costs, no
+  slippage, fractional shares, no minimum trade) and every order row either sets every ticker or none with a
+  net weight of at most 1 (so cash never runs short), the books follow a product formula with no loop at all:
+  between two fills the portfolio's value grows by ``1 - sum(w) + sum(w * p_next / p)``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from framework.agents.base import RunContext
 from framework.agents.orchestrator import Orchestrator
 from framework.backtest.result import BacktestResult
 from framework.core.errors import DataError
-from framework.core.market_data import MarketData
+from framework.core.market_data import OPTIONAL_FIELDS, MarketData
 from framework.core.types import DecisionLog, ExecutionState, SignalFrame
-from framework.execution.broker import SimulatedBroker
+from framework.execution.broker import _NOISE, SimulatedBroker
 from framework.execution.portfolio import attribute_pnl
 
 
@@ -26,7 +41,7 @@ def run_backtest(
 
     On bar t: first the orders decided at the close of t-1 fill (at t's open or close, per the broker);
     then the books are marked at t's close; then the agents decide the targets of t from what is known at that
-    close. Nothing in the loop reads a row after t.
+    close. Nothing in the loop reads a row after t. Every agent's requirements are checked before the first bar.
 
     Args:
         data: The price panel.
@@ -40,6 +55,7 @@ def run_backtest(
 
     Raises:
         DataError: If the signals do not have the data's shape.
+        ConfigError: If an agent's requirement is not met (an allocation, enough history).
 
     Example:
         >>> from framework.agents import EqualWeightSizing, Orchestrator
@@ -53,28 +69,75 @@ def run_backtest(
     """
     if signals.shape != data.shape:
         raise DataError(f"signals have shape {signals.shape}, but the data has (days, tickers) = {data.shape}")
+    allocation = None if allocation is None else np.asarray(allocation, dtype=np.float64)
+    fields = ("close", *(name for name in OPTIONAL_FIELDS if data.has(name)))
+    orchestrator.check(RunContext(data.n_days, data.tickers, allocation, fields))
+    orchestrator.prepare(data, signals)
+    fill_prices = broker.fill_prices(data)
+    log = DecisionLog()
+    if orchestrator.supports_panel:
+        targets = orchestrator.panel_targets(data, signals, allocation, log)
+        if broker.books_at_once(targets):
+            books = _book_at_once(targets, fill_prices, data.close, broker.initial_cash)
+        else:
+            books = _book_bar_by_bar(targets, fill_prices, data.close, broker, log, data.tickers)
+    else:
+        books = _agent_loop(data, signals, orchestrator, broker, fill_prices, allocation, log)
+    equity, cash, positions, targets, fill_quantity, fill_price, fill_cost = books
+    close = data.close
+    trade_bar, trade_asset = fill_quantity.nonzero()
+    exec_prices = np.where(fill_quantity != 0, fill_price, fill_prices)
+    return BacktestResult(
+        dates=data.dates,
+        tickers=data.tickers,
+        equity=equity,
+        cash=cash,
+        positions=positions,
+        close=close,
+        target_weights=targets,
+        traded_value=np.abs(fill_quantity * fill_price).sum(axis=1),
+        trade_counts=np.count_nonzero(fill_quantity, axis=1).astype(np.float64),
+        costs=fill_cost.sum(axis=1),
+        trade_bar=trade_bar.astype(np.intp),
+        trade_asset=trade_asset.astype(np.intp),
+        trade_quantity=fill_quantity[trade_bar, trade_asset],
+        trade_price=fill_price[trade_bar, trade_asset],
+        trade_cost=fill_cost[trade_bar, trade_asset],
+        **_orders(targets, equity, positions, close),
+        pnl=attribute_pnl(positions, exec_prices, close),
+        log=log,
+        next_target_weights=targets[-1].copy(),
+        initial_cash=broker.initial_cash,
+        agent_series=orchestrator.series(),
+        agent_tables=orchestrator.outputs(data.dates, data.tickers),
+    )
+
+
+_Books = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _agent_loop(
+    data: MarketData,
+    signals: SignalFrame,
+    orchestrator: Orchestrator,
+    broker: SimulatedBroker,
+    fill_prices: np.ndarray,
+    allocation: np.ndarray | None,
+    log: DecisionLog,
+) -> _Books:
+    """The full loop: fills of the previous targets, marking, then the agents' decisions, bar by bar."""
     n_days, n = data.shape
     close = data.close
-    fill_prices = broker.fill_prices(data)
     signal = np.asarray(signals.signal, dtype=np.float64)
     confidence = np.asarray(signals.confidence, dtype=np.float64)
     dates = data.dates
-
     books = broker.open_books(data.tickers)
-    log = DecisionLog()
-    orchestrator.prepare(data, signals)
     state = ExecutionState.empty(data.tickers)
     state.log = log
-    state.allocation = None if allocation is None else np.asarray(allocation, dtype=np.float64)
-
-    equity = np.empty(n_days)
-    cash = np.empty(n_days)
-    positions = np.empty((n_days, n))
+    state.allocation = allocation
+    equity, cash, positions = np.empty(n_days), np.empty(n_days), np.empty((n_days, n))
     targets = np.full((n_days, n), np.nan)
-    fill_quantity = np.zeros((n_days, n))
-    fill_price = np.zeros((n_days, n))
-    fill_cost = np.zeros((n_days, n))
-
+    fill_quantity, fill_price, fill_cost = np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))
     # The loop body is the run's hot path: a few numpy calls on length-N rows, results written by index.
     pending: np.ndarray | None = None
     for t in range(n_days):
@@ -98,33 +161,70 @@ def run_backtest(
         targets[t] = proposal
         # fmax ignores NaN, so the reduction is NaN only when every target is NaN: nothing to send.
         pending = None if np.isnan(np.fmax.reduce(proposal)) else proposal
+    return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
 
-    trade_bar, trade_asset = fill_quantity.nonzero()
-    trade_quantity = fill_quantity[trade_bar, trade_asset]
-    trade_price = fill_price[trade_bar, trade_asset]
-    exec_prices = np.where(fill_quantity != 0, fill_price, fill_prices)
-    return BacktestResult(
-        dates=data.dates,
-        tickers=data.tickers,
-        equity=equity,
-        cash=cash,
-        positions=positions,
-        close=close,
-        target_weights=targets,
-        traded_value=np.abs(fill_quantity * fill_price).sum(axis=1),
-        trade_counts=np.count_nonzero(fill_quantity, axis=1).astype(np.float64),
-        costs=fill_cost.sum(axis=1),
-        trade_bar=trade_bar.astype(np.intp),
-        trade_asset=trade_asset.astype(np.intp),
-        trade_quantity=trade_quantity,
-        trade_price=trade_price,
-        trade_cost=fill_cost[trade_bar, trade_asset],
-        **_orders(targets, equity, positions, close),
-        pnl=attribute_pnl(positions, exec_prices, close),
-        log=log,
-        next_target_weights=targets[-1].copy(),
-        initial_cash=books.initial_cash,
+
+def _book_bar_by_bar(
+    targets: np.ndarray,
+    fill_prices: np.ndarray,
+    close: np.ndarray,
+    broker: SimulatedBroker,
+    log: DecisionLog,
+    tickers: tuple[str, ...],
+) -> _Books:
+    """Book known targets with the broker, bar by bar (costs, slippage, whole shares, cash shortages)."""
+    n_days, n = targets.shape
+    books = broker.open_books(tickers)
+    equity, cash, positions = np.empty(n_days), np.empty(n_days), np.empty((n_days, n))
+    fill_quantity, fill_price, fill_cost = np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))
+    sends = ~np.isnan(targets).all(axis=1)
+    for t in range(n_days):
+        if t and sends[t - 1]:
+            fill_quantity[t], fill_price[t], fill_cost[t] = broker.execute(
+                t, targets[t - 1], fill_prices[t], books, log
+            )
+        equity[t] = books.cash + float(books.positions @ close[t])
+        cash[t] = books.cash
+        positions[t] = books.positions
+    return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
+
+
+def _book_at_once(targets: np.ndarray, fill_prices: np.ndarray, close: np.ndarray, initial_cash: float) -> _Books:
+    """Frictionless books of known targets without a loop (see the module docstring).
+
+    Orders decided at bar ``s`` fill at ``s + 1``; ``value[k]`` is the portfolio's value at the k-th fill's
+    prices just before it trades, ``value[k+1] = value[k] * (1 - sum(w_k) + sum(w_k * p[k+1] / p[k]))``.
+    """
+    n_days, n = targets.shape
+    decided = np.flatnonzero(~np.isnan(targets[:-1]).all(axis=1))
+    fills = decided + 1
+    weights = targets[decided]
+    prices = fill_prices[fills]
+    equity, cash, positions = (
+        np.full(n_days, float(initial_cash)),
+        np.full(n_days, float(initial_cash)),
+        np.zeros((n_days, n)),
     )
+    fill_quantity, fill_price, fill_cost = np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))
+    if not fills.size:
+        return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
+    growth = np.ones(fills.size)
+    held = weights[:-1]
+    growth[1:] = 1.0 - held.sum(axis=1) + (held * (prices[1:] / prices[:-1])).sum(axis=1)
+    value = float(initial_cash) * np.cumprod(growth)
+    quantities = weights * (value[:, None] / prices)
+    traded = np.diff(quantities, axis=0, prepend=np.zeros((1, n)))
+    traded[np.abs(traded * prices) < _NOISE * value[:, None]] = 0.0  # rounding residue, as the broker skips it
+    quantities = np.cumsum(traded, axis=0)
+    cash_after = float(initial_cash) - np.cumsum((traded * prices).sum(axis=1))
+    fill_quantity[fills] = traded
+    fill_price[fills] = prices
+    last_fill = np.searchsorted(fills, np.arange(n_days), side="right") - 1
+    after = last_fill >= 0
+    positions[after] = quantities[last_fill[after]]
+    cash[after] = cash_after[last_fill[after]]
+    equity[:] = cash + np.einsum("tn,tn->t", positions, close)
+    return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
 
 
 def _orders(targets: np.ndarray, equity: np.ndarray, positions: np.ndarray, close: np.ndarray) -> dict[str, Any]:

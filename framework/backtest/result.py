@@ -39,6 +39,9 @@ class BacktestResult:
         next_target_weights: Targets decided at the last close, which no bar of the data fills: the orders
             for the next session.
         initial_cash: Starting cash.
+        agent_series: Per-bar series the agents recorded (``risk_volatility``, ``at_limit``, ``recoveries_risk``...),
+            each of shape (days,).
+        agent_tables: Tables the agents save with the run (``correlation``: the last correlation matrix).
 
     Example:
         >>> result = BacktestResult.empty(np.arange(2).astype("datetime64[D]"), ("A",), 100.0)
@@ -69,6 +72,8 @@ class BacktestResult:
     log: DecisionLog
     next_target_weights: np.ndarray
     initial_cash: float
+    agent_series: dict[str, np.ndarray] = field(default_factory=dict)
+    agent_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     _frames: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod

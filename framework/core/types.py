@@ -163,7 +163,7 @@ class DecisionLog:
             if isinstance(bar, np.ndarray):
                 np.add.at(counts, bar, 1)
             else:
-                counts[int(bar)] += np.size(assets)  # type: ignore[call-overload]
+                counts[int(bar)] += np.size(assets)  # type: ignore[call-overload,arg-type]
         return out
 
     def to_frame(self, dates: np.ndarray, tickers: tuple[str, ...]) -> pd.DataFrame:
@@ -194,9 +194,7 @@ class DecisionLog:
         bars = spread(0, np.int64)
         assets = np.concatenate(assets_list)
         phases = np.repeat(np.array([e[8] for e in self._entries], dtype=np.int64), sizes)
-        reasons = np.concatenate(
-            [np.broadcast_to(np.asarray(e[5], dtype=object), (n,)) for e, n in pairs]
-        )
+        reasons = np.concatenate([np.broadcast_to(np.asarray(e[5], dtype=object), (n,)) for e, n in pairs])
         values = np.concatenate(
             [np.broadcast_to(np.asarray(np.nan if e[6] is None else e[6], float), (n,)) for e, n in pairs]
         )

@@ -14,6 +14,8 @@ from framework.core.types import DecisionLog
 from framework.execution.portfolio import PortfolioManager
 
 _FILL_PRICES = ("auto", "open", "close")
+#: Trades smaller than this fraction of the equity are rounding noise and are not made.
+_NOISE = 1e-12
 
 
 class Fills(NamedTuple):
@@ -46,7 +48,8 @@ class SimulatedBroker(Component):
     order fills. A NaN target leaves that position alone. Sells execute before buys; buys never spend cash
     that is not there: if they would, every buy is scaled down by the same factor and the decision log records
     the scaling. Buys pay ``price * (1 + slippage)``, sells receive ``price * (1 - slippage)``, and each fill
-    pays ``cost_bps`` of its notional.
+    pays ``cost_bps`` of its notional. A trade worth less than 1e-12 of the equity (the rounding residue of
+    rebalancing a position to its own weight) is not made.
 
     Args:
         initial_cash: Starting cash, > 0.
@@ -107,6 +110,33 @@ class SimulatedBroker(Component):
             return data.field("open")
         return data.close
 
+    def books_at_once(self, targets: np.ndarray) -> bool:
+        """Whether known ``targets`` can be booked without a loop.
+
+        That needs a frictionless broker, and every order row setting every ticker or none, with a net weight of
+        at most 1 (so buys never wait for cash).
+
+        Args:
+            targets: Target weights decided at each close, shape (days, tickers); a row of NaN sends nothing.
+
+        Returns:
+            True when the engine may book the whole run at once with the same results as :meth:`execute`.
+
+        Example:
+            >>> SimulatedBroker().books_at_once(np.array([[0.5, 0.5], [np.nan, np.nan]]))
+            True
+            >>> SimulatedBroker(cost_bps=1.0).books_at_once(np.array([[0.5, 0.5]]))
+            False
+        """
+        if self._cost_rate or self._slip or not self.fractional_shares or self.min_trade_value:
+            return False
+        missing = np.isnan(targets)
+        none_set = missing.all(axis=1)
+        if (missing.any(axis=1) & ~none_set).any():
+            return False
+        net = np.where(missing, 0.0, targets).sum(axis=1)
+        return bool((net <= 1.0 + 1e-13).all())
+
     def execute(
         self,
         bar: int,
@@ -135,8 +165,10 @@ class SimulatedBroker(Component):
             np.trunc(delta, out=delta)
         exec_prices = prices * (1.0 + self._slip * np.sign(delta)) if self._slip else prices
         notional = delta * exec_prices
-        if self.min_trade_value:
-            small = np.abs(notional) < self.min_trade_value
+        # A trade worth less than 1e-12 of the equity is rounding noise of a rebalance, not a trade.
+        floor = max(self.min_trade_value, _NOISE * abs(equity))
+        small = np.abs(notional) < floor
+        if small.any():
             delta[small] = 0.0
             notional[small] = 0.0
         cost_rate = self._cost_rate

@@ -1,5 +1,8 @@
-"""Statistics shared by strategies, aggregators and agents: rolling indicators, covariance estimators, the run's
-shared causal estimates, risk measures and risk budgeting. Imports nothing of the project but ``core``."""
+"""Statistics shared by strategies, aggregators and agents, imported downward by all three.
+
+Rolling indicators, covariance estimators, the run's shared causal estimates, risk measures and risk budgeting.
+Imports nothing of the project but ``core``.
+"""
 
 from framework.stats.covariance import COVARIANCE_METHODS, covariance, ewma_weights
 from framework.stats.estimates import Estimates, RollingEstimate

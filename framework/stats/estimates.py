@@ -183,7 +183,12 @@ class RollingEstimate:
         if (lo, hi) == (self._lo, self._hi):
             return
         step = hi - self._hi
-        if step < 0 or lo < self._lo or step >= self.lookback or self._moved + step > self.REFRESH_FACTOR * self.lookback:
+        if (
+            step < 0
+            or lo < self._lo
+            or step >= self.lookback
+            or self._moved + step > self.REFRESH_FACTOR * self.lookback
+        ):
             self._recompute(lo, hi)
             return
         newest = hi - 1

@@ -8,8 +8,8 @@ from framework.core.checks import check_int, is_number
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
-from framework.strategies.base import Strategy
 from framework.stats.rolling import rsi
+from framework.strategies.base import Strategy
 
 
 class RSI(Strategy):

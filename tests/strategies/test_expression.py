@@ -13,8 +13,8 @@ from hypothesis.extra import numpy as hnp
 import framework.strategies.expression as expression_module
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
-from framework.strategies import ExpressionError, ExpressionStrategy, Strategy
 from framework.stats import rolling as ind
+from framework.strategies import ExpressionError, ExpressionStrategy, Strategy
 from framework.strategies.expression import (
     FUNCTIONS,
     INPUTS,

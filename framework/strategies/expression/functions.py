@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from framework.strategies.expression.nodes import Node, literal_value
 from framework.stats.rolling import (
     cross_rank,
     delay,
@@ -29,6 +28,7 @@ from framework.stats.rolling import (
     sma,
     zscore,
 )
+from framework.strategies.expression.nodes import Node, literal_value
 
 #: Largest window or lag literal, in bars.
 MAX_WINDOW = 10_000

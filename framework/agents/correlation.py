@@ -1,0 +1,177 @@
+"""Correlation control: cut the weaker of two positions that move too much alike.
+
+The rule, on every bar, over the positions the portfolio would hold after the next fill (the proposal where
+set, the current weights where NaN): two positions are *too correlated* when the correlation of their returns,
+signed by their sides (a long and a short of correlated stocks hedge each other), exceeds ``max_correlation``.
+Each position that is too correlated with at least one *stronger* position (larger ``|signal| x confidence``;
+on a tie, the one further left in the ticker order) is scaled by ``adjustment_factor`` once, however many
+stronger partners it has. In a cluster of three or more, every member but the strongest is therefore cut once,
+including a member whose only too-close partner was itself cut: the cut reduces exposure to the cluster, it does
+not decide which one member to keep. The strongest of each cluster keeps its size.
+
+The correlation matrix comes from the run's shared estimate and is refreshed on ``update_frequency`` (daily,
+weekly or monthly: the first bar of each new period); between refreshes the last one is used. A held position
+(NaN target) is cut at most once until it gets a new target, so cuts never compound. The last matrix is saved
+with the run (``correlation.csv``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from framework.agents.base import Agent
+from framework.agents.schedule import period_starts
+from framework.core.checks import check_choice, check_int, check_number
+from framework.core.errors import AgentError, ConfigError
+from framework.core.market_data import MarketData
+from framework.core.types import ExecutionState, SignalFrame, TradeProposal, held_weights
+from framework.stats.covariance import check_covariance_method
+from framework.stats.estimates import Estimates, RollingEstimate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: How often the correlation matrix is refreshed.
+UPDATE_FREQUENCIES: tuple[str, ...] = ("daily", "weekly", "monthly")
+
+
+class CorrelationLimit(Agent):
+    """Scale down the weaker of each pair of too-correlated positions (see the module docstring).
+
+    Requires: ``min_history`` bars of returns, ``state.signal`` and ``state.confidence``, the current positions.
+    Sets: ``target_weights``: multiplied by ``adjustment_factor`` for the positions cut; unchanged elsewhere.
+
+    Args:
+        max_correlation: Largest signed correlation allowed between two positions, in (-1, 1).
+        correlation_lookback: Returns in the estimation window, >= 2.
+        adjustment_factor: Multiplier of a cut position, in [0, 1).
+        update_frequency: ``daily``, ``weekly`` or ``monthly``.
+        covariance: ``sample``, ``ledoit_wolf`` or ``ewma`` (the correlation of that covariance).
+        halflife: Half-life in bars, for ``ewma``.
+        min_history: Returns needed before the agent acts, in [2, correlation_lookback].
+
+    Raises:
+        ConfigError: For a parameter out of range.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> common = rng.normal(size=(300, 1)) * 0.01
+        >>> returns = np.hstack([common, common + rng.normal(size=(300, 1)) * 0.002, rng.normal(size=(300, 1)) * 0.01])
+        >>> data = MarketData(np.arange(300).astype("datetime64[D]"), ("A", "B", "C"),
+        ...                   100 * np.cumprod(1 + returns, axis=0))
+        >>> agent = CorrelationLimit()
+        >>> agent.prepare(data, None)
+        >>> state = ExecutionState.empty(data.tickers)
+        >>> state.bar, state.positions, state.equity = 299, np.zeros(3), 1.0
+        >>> state.signal, state.confidence = np.array([1.0, 0.5, 1.0]), np.ones(3)
+        >>> agent.propose(TradeProposal(np.array([0.3, 0.3, 0.3])), state).target_weights.tolist()  # B is weaker
+        [0.3, 0.15, 0.3]
+    """
+
+    requires: ClassVar[tuple[str, ...]] = ("returns", "signal", "confidence", "positions")
+
+    def __init__(
+        self,
+        max_correlation: float = 0.7,
+        correlation_lookback: int = 252,
+        adjustment_factor: float = 0.5,
+        update_frequency: str = "daily",
+        covariance: str = "sample",
+        halflife: float | None = None,
+        min_history: int = 63,
+    ) -> None:
+        self.max_correlation = max_correlation
+        self.correlation_lookback = correlation_lookback
+        self.adjustment_factor = adjustment_factor
+        self.update_frequency = update_frequency
+        self.covariance = covariance
+        self.halflife = halflife
+        self.min_history = min_history
+        check_number("max_correlation", max_correlation, minimum=-1, exclusive_minimum=True, maximum=0.999999)
+        check_int("correlation_lookback", correlation_lookback, minimum=2)
+        check_number("adjustment_factor", adjustment_factor, minimum=0, maximum=0.999999)
+        check_choice("update_frequency", update_frequency, UPDATE_FREQUENCIES)
+        check_covariance_method("", covariance, halflife)
+        check_int("min_history", min_history, minimum=2)
+        if min_history > correlation_lookback:
+            raise ConfigError(
+                f"min_history: must be <= correlation_lookback ({correlation_lookback}), got {min_history}"
+            )
+        self._estimate: RollingEstimate | None = None
+        self._updates: np.ndarray = np.empty(0, dtype=bool)
+        self.correlation_: np.ndarray | None = None
+        self.correlation_bar_ = -1
+
+    def history_needed(self) -> int:
+        """``min_history`` bars of returns."""
+        return int(self.min_history)
+
+    def prepare(self, data: MarketData, signals: SignalFrame | None) -> None:
+        """Take the run's shared estimate and lay out the refresh calendar."""
+        self._estimate = Estimates.of(data).rolling(self.correlation_lookback, self.covariance, self.halflife)
+        self._updates = period_starts(data.dates, self.update_frequency)
+        self._cut_held = np.zeros(data.n_tickers, dtype=bool)
+        self.correlation_ = None
+        self.correlation_bar_ = -1
+        self.cuts_ = np.zeros(data.n_days, dtype=np.int64)
+
+    def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
+        """Cut the weaker positions of too-correlated pairs (see the module docstring)."""
+        estimate = self._estimate
+        if estimate is None:
+            raise AgentError(f"agent.{self.name}: CorrelationLimit needs prepare(data, signals) first")
+        t = state.bar
+        targets = proposal.target_weights
+        explicit = ~np.isnan(targets)
+        self._cut_held[explicit] = False  # a new target: any earlier cut of the held position is spent
+        if estimate.n_observations(t) < self.min_history:
+            return proposal
+        if self.correlation_ is None or self._updates[t]:
+            self.correlation_ = estimate.correlation(t)
+            self.correlation_bar_ = t
+        weights = held_weights(targets, state.weights)
+        active = np.flatnonzero(weights)
+        if active.size < 2:
+            return proposal
+        corr = self.correlation_[np.ix_(active, active)]  # type: ignore[index]
+        side = np.sign(weights[active])
+        too_close = (corr * np.outer(side, side)) > self.max_correlation
+        np.fill_diagonal(too_close, False)
+        if not too_close.any():
+            return proposal
+        strength = np.abs(np.nan_to_num(state.signal[active]) * np.nan_to_num(state.confidence[active]))
+        order = np.arange(active.size)
+        # stronger[i, j]: j is stronger than i (larger strength; on a tie, further left)
+        stronger = (strength[None, :] > strength[:, None]) | (
+            (strength[None, :] == strength[:, None]) & (order[None, :] < order[:, None])
+        )
+        cut = (too_close & stronger).any(axis=1)
+        cut &= ~(np.isnan(targets[active]) & self._cut_held[active])  # a held position is cut once
+        if not cut.any():
+            return proposal
+        columns = active[cut]
+        new = targets.copy()
+        new[columns] = weights[columns] * self.adjustment_factor
+        self._cut_held[columns] |= ~explicit[columns]
+        partner = np.where(too_close & stronger, corr * np.outer(side, side), -np.inf).max(axis=1)[cut]
+        state.log.record(t, self.name, columns, weights[columns], new[columns],
+                         "correlation {value:.3f} > {limit:g} with a position of stronger signal",
+                         values=partner, limit=self.max_correlation)  # fmt: skip
+        self.cuts_[t] = columns.size
+        return TradeProposal(new, proposal.confidence, "correlation limit")
+
+    def series(self) -> dict[str, np.ndarray]:
+        """Positions cut per bar."""
+        return {"correlation_cuts": self.cuts_.astype(np.float64)} if hasattr(self, "cuts_") else {}
+
+    def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+        """The last correlation matrix used (``correlation``), tickers as rows and columns."""
+        import pandas as pd
+
+        if self.correlation_ is None:
+            return {}
+        frame = pd.DataFrame(self.correlation_, index=list(tickers), columns=list(tickers))
+        frame.index.name = f"as of {dates[self.correlation_bar_]}"
+        return {"correlation": frame}

@@ -1,0 +1,425 @@
+"""Risk management: limits on volatility, position risk, VaR and CVaR, enforced by a feedback loop.
+
+Optional drawdown rules close positions or cut the portfolio after losses.
+
+Measures, on every bar, of the weights the portfolio would hold after the next fill (the proposal where set,
+the current weights where NaN), from the run's shared causal estimate (:mod:`framework.stats.estimates`):
+
+- **portfolio risk**: ex-ante volatility ``sqrt(w' S w * periods_per_year)``, annualized;
+- **position risk** (``position_risk``): ``standalone`` (the default) is ``|w_i| * vol_i``, the position's own
+  annualized volatility as a fraction of equity; ``contribution`` is ``w_i (S w)_i / sqrt(w' S w)``, its share
+  of the portfolio's volatility (annualized; the contributions sum to the portfolio's volatility);
+- **VaR** and **CVaR**, one period, at ``var_confidence``: ``parametric`` (normal, zero mean) or ``historical``
+  (the window's portfolio returns), see :mod:`framework.stats.risk`.
+
+**The feedback loop** (the original design's RiskFeedbackLoop and PositionResizingAgent). Up to
+``max_iterations`` times, while a limit is breached: every position over ``max_position_risk`` is scaled by
+``limit / risk`` but not below ``resize_threshold`` of its size in that iteration; then, if the portfolio's
+volatility, VaR or CVaR is over its limit, every position is scaled by ``limit / measure`` (the smallest such
+ratio), again not below ``resize_threshold``. **Final step:** if a limit still does not hold after the last
+iteration, every position is scaled by the one factor that makes every limit hold (the smallest
+``limit / measure`` over all limits; every measure scales linearly with the portfolio), and the log says so.
+After this agent every limit holds on every bar, by the run's own estimate.
+
+**Drawdown rules** (as the per-security and portfolio drawdown risk models of well-known engines):
+``max_position_drawdown`` closes a position whose price has fallen that far from its best close since the
+position was opened (for a short, risen from its lowest), and keeps it closed for ``drawdown_cooldown`` bars;
+``max_portfolio_drawdown`` scales every position by ``drawdown_exposure`` (0: to cash) when the equity falls that
+far below its peak, for ``drawdown_cooldown`` bars, after which the peak restarts from the current equity.
+
+Until ``min_history`` returns exist, risk cannot be measured and the agent holds nothing (every position's target
+is 0), so no limit is ever unmeasured. With every limit and rule off (null) the agent is a no-op.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+
+from framework.agents.base import Agent
+from framework.core.checks import check_choice, check_int, check_number
+from framework.core.errors import AgentError, ConfigError
+from framework.core.market_data import MarketData
+from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal, held_weights
+from framework.stats.covariance import check_covariance_method
+from framework.stats.estimates import Estimates, RollingEstimate
+from framework.stats.risk import check_confidence, historical_var_cvar, normal_quantile, parametric_cvar
+
+#: Ways to measure a position's risk.
+POSITION_RISK: tuple[str, ...] = ("standalone", "contribution")
+#: Ways to compute VaR and CVaR.
+VAR_METHODS: tuple[str, ...] = ("parametric", "historical")
+#: Relative slack when comparing a measure with its limit (rounding after an exact rescale is not a breach).
+TOLERANCE = 1e-9
+
+
+class RiskMeasures(NamedTuple):
+    """The risk of one weight vector on one bar.
+
+    Attributes:
+        volatility: Annualized ex-ante volatility.
+        var: One-period VaR (a loss, fraction of equity) by ``var_method``.
+        cvar: One-period CVaR by ``var_method``.
+        position_risk: Risk of each position (see the module docstring), shape (tickers,).
+    """
+
+    volatility: float
+    var: float
+    cvar: float
+    position_risk: np.ndarray
+
+    def scaled(self, factor: float) -> RiskMeasures:
+        """The measures of the portfolio with every position multiplied by ``factor`` > 0."""
+        return RiskMeasures(self.volatility * factor, self.var * factor, self.cvar * factor,
+                            self.position_risk * factor)  # fmt: skip
+
+
+class RiskLimits(Agent):
+    """Risk limits with a feedback loop that resizes positions until they hold (see the module docstring).
+
+    Requires: ``min_history`` bars of returns (the run's shared estimate), the current positions and equity.
+    Sets: ``target_weights``: resized where a limit was breached (or a drawdown rule fired); unchanged elsewhere.
+
+    Args:
+        max_portfolio_risk: Largest annualized ex-ante volatility of the portfolio, or None.
+        max_position_risk: Largest risk of one position (``position_risk``), or None.
+        var_limit: Largest one-period VaR (fraction of equity), or None.
+        cvar_limit: Largest one-period CVaR, or None.
+        var_confidence: Confidence of VaR and CVaR, in (0.5, 1).
+        var_method: ``parametric`` or ``historical``.
+        position_risk: ``standalone`` or ``contribution``.
+        max_iterations: Iterations of the feedback loop before the final step, >= 1.
+        resize_threshold: In each iteration a position keeps at least this fraction of its size, in (0, 1].
+        lookback: Returns in the estimation window, >= 2.
+        covariance: ``sample``, ``ledoit_wolf`` or ``ewma``.
+        halflife: Half-life in bars, for ``ewma``.
+        min_history: Returns needed before risk is measured (before that, nothing is held), in [2, lookback].
+        periods_per_year: Bars per year, to annualize volatilities.
+        max_position_drawdown: Close a position down this fraction from its best close, or None.
+        max_portfolio_drawdown: Scale the portfolio when the equity is this fraction below its peak, or None.
+        drawdown_exposure: Fraction of each position kept while the portfolio rule is active, in [0, 1].
+        drawdown_cooldown: Bars a drawdown rule stays in force, >= 1.
+
+    Raises:
+        ConfigError: For a parameter out of range.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> close = 100 * np.cumprod(1 + rng.normal(size=(300, 2)) * np.array([0.03, 0.01]), axis=0)
+        >>> data = MarketData(np.arange(300).astype("datetime64[D]"), ("A", "B"), close)
+        >>> agent = RiskLimits(max_portfolio_risk=None, var_limit=None)  # position risk <= 0.05 only
+        >>> agent.prepare(data, None)
+        >>> state = ExecutionState.empty(("A", "B"))
+        >>> state.bar, state.close, state.positions, state.equity = 299, close[299], np.zeros(2), 1.0
+        >>> out = agent.propose(TradeProposal(np.array([0.2, 0.2])), state).target_weights
+        >>> agent.measure(299, out).position_risk.round(3).tolist()  # A is cut to its limit, B is within it
+        [0.05, 0.031]
+    """
+
+    requires: ClassVar[tuple[str, ...]] = ("returns", "positions", "equity")
+
+    def __init__(
+        self,
+        max_portfolio_risk: float | None = 0.15,
+        max_position_risk: float | None = 0.05,
+        var_limit: float | None = 0.02,
+        cvar_limit: float | None = None,
+        var_confidence: float = 0.95,
+        var_method: str = "parametric",
+        position_risk: str = "standalone",
+        max_iterations: int = 3,
+        resize_threshold: float = 0.5,
+        lookback: int = 252,
+        covariance: str = "sample",
+        halflife: float | None = None,
+        min_history: int = 63,
+        periods_per_year: int = 252,
+        max_position_drawdown: float | None = None,
+        max_portfolio_drawdown: float | None = None,
+        drawdown_exposure: float = 0.0,
+        drawdown_cooldown: int = 21,
+    ) -> None:
+        self.max_portfolio_risk = max_portfolio_risk
+        self.max_position_risk = max_position_risk
+        self.var_limit = var_limit
+        self.cvar_limit = cvar_limit
+        self.var_confidence = var_confidence
+        self.var_method = var_method
+        self.position_risk = position_risk
+        self.max_iterations = max_iterations
+        self.resize_threshold = resize_threshold
+        self.lookback = lookback
+        self.covariance = covariance
+        self.halflife = halflife
+        self.min_history = min_history
+        self.periods_per_year = periods_per_year
+        self.max_position_drawdown = max_position_drawdown
+        self.max_portfolio_drawdown = max_portfolio_drawdown
+        self.drawdown_exposure = drawdown_exposure
+        self.drawdown_cooldown = drawdown_cooldown
+        for key in ("max_portfolio_risk", "max_position_risk", "var_limit", "cvar_limit"):
+            if getattr(self, key) is not None:
+                check_number(key, getattr(self, key), minimum=0, exclusive_minimum=True)
+        for key in ("max_position_drawdown", "max_portfolio_drawdown"):
+            if getattr(self, key) is not None:
+                check_number(key, getattr(self, key), minimum=0, exclusive_minimum=True, maximum=1)
+        check_confidence("var_confidence", var_confidence)
+        check_choice("var_method", var_method, VAR_METHODS)
+        check_choice("position_risk", position_risk, POSITION_RISK)
+        check_int("max_iterations", max_iterations)
+        check_number("resize_threshold", resize_threshold, minimum=0, exclusive_minimum=True, maximum=1)
+        check_int("lookback", lookback, minimum=2)
+        check_covariance_method("", covariance, halflife)
+        check_int("min_history", min_history, minimum=2)
+        if min_history > lookback:
+            raise ConfigError(f"min_history: must be <= lookback ({lookback}), got {min_history}")
+        check_int("periods_per_year", periods_per_year)
+        check_number("drawdown_exposure", drawdown_exposure, minimum=0, maximum=1)
+        check_int("drawdown_cooldown", drawdown_cooldown)
+        self._limits = {
+            name: value
+            for name, value in (("volatility", max_portfolio_risk), ("var", var_limit), ("cvar", cvar_limit))
+            if value is not None
+        }
+        self._active = bool(self._limits) or max_position_risk is not None
+        self._drawdown_rules = max_position_drawdown is not None or max_portfolio_drawdown is not None
+        self._z = normal_quantile(var_confidence)
+        self._annualize = float(np.sqrt(periods_per_year))
+        self._estimate: RollingEstimate | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any limit or drawdown rule is set (otherwise the agent is a no-op)."""
+        return self._active or self._drawdown_rules
+
+    def history_needed(self) -> int:
+        """``min_history`` bars of returns when a limit is set, else none."""
+        return int(self.min_history) if self._active else 0
+
+    @property
+    def supports_panel(self) -> bool:
+        """Only when every limit and rule is off (the agent is then a no-op)."""
+        return not self.enabled
+
+    def panel_targets(
+        self,
+        previous: np.ndarray,
+        data: MarketData,
+        signals: SignalFrame,
+        allocation: np.ndarray | None,
+        log: DecisionLog,
+    ) -> np.ndarray:
+        """With every limit off, the previous stage's targets pass through."""
+        if self.enabled:
+            raise NotImplementedError("risk limits are measured bar by bar")
+        return previous
+
+    def prepare(self, data: MarketData, signals: SignalFrame | None) -> None:
+        """Take the run's shared estimate; allocate the per-bar records."""
+        n_days, n = data.shape
+        self._estimate = Estimates.of(data).rolling(self.lookback, self.covariance, self.halflife)
+        nan = np.full(n_days, np.nan)
+        self.volatility_ = nan.copy()
+        self.var_ = nan.copy()
+        self.cvar_ = nan.copy()
+        self.iterations_ = np.zeros(n_days, dtype=np.int64)
+        self.at_limit_ = np.zeros(n_days, dtype=bool)
+        self.forced_ = np.zeros(n_days, dtype=bool)
+        self._extreme = np.full(n, np.nan)
+        self._side = np.zeros(n)
+        self._blocked_until = np.full(n, -1)
+        self._peak_equity = -np.inf
+        self._portfolio_rule_until = -1
+
+    # --- measuring ---------------------------------------------------------------------------------------
+
+    def measure(self, bar: int, weights: np.ndarray) -> RiskMeasures:
+        """The risk of ``weights`` at ``bar`` by the run's estimate (see the module docstring).
+
+        Args:
+            bar: The bar, with at least 2 returns in its window.
+            weights: Shape (tickers,), fractions of equity.
+
+        Returns:
+            The :class:`RiskMeasures`.
+        """
+        estimate = self._estimate
+        if estimate is None:
+            raise AgentError(f"agent.{self.name}: RiskLimits needs prepare(data, signals) first")
+        returns = estimate.portfolio_returns(bar, weights) if self.covariance != "ledoit_wolf" else None
+        variance = estimate.portfolio_variance(bar, weights, returns)
+        sigma = float(np.sqrt(variance))
+        if self.var_method == "parametric":
+            var, cvar = self._z * sigma, float(parametric_cvar(sigma, self.var_confidence))
+        else:
+            window = estimate.portfolio_returns(bar, weights) if returns is None else returns
+            var, cvar = historical_var_cvar(window, self.var_confidence)
+        if self.max_position_risk is None:
+            position = np.zeros(0)
+        elif self.position_risk == "standalone":
+            position = np.abs(weights) * estimate.volatility(bar) * self._annualize
+        elif sigma > 0:
+            position = weights * estimate.marginal_variance(bar, weights, returns) / sigma * self._annualize
+        else:
+            position = np.zeros_like(weights)
+        return RiskMeasures(sigma * self._annualize, var, cvar, position)
+
+    def _portfolio_ratio(self, measures: RiskMeasures) -> tuple[float, str, float, float]:
+        """The smallest ``limit / measure`` over the portfolio limits, with the name, measure and limit."""
+        worst = (1.0, "", 0.0, 0.0)
+        for name, limit in self._limits.items():
+            value = getattr(measures, name)
+            if value > limit * (1 + TOLERANCE):
+                ratio = limit / value
+                if ratio < worst[0]:
+                    worst = (ratio, name, value, limit)
+        return worst
+
+    def _breached(self, measures: RiskMeasures) -> bool:
+        if self._portfolio_ratio(measures)[0] < 1.0:
+            return True
+        limit = self.max_position_risk
+        return limit is not None and bool((measures.position_risk > limit * (1 + TOLERANCE)).any())
+
+    # --- the pipeline interface --------------------------------------------------------------------------
+
+    def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
+        """Resize the proposal until every limit holds (see the module docstring)."""
+        if not self.enabled:
+            return proposal
+        t = state.bar
+        before = held_weights(proposal.target_weights, state.weights)
+        weights = self._drawdown_rules_apply(before, state) if self._drawdown_rules else before.copy()
+        if not self._active or not weights.any():
+            return self._output(proposal, before, weights, state)
+        estimate = self._estimate
+        assert estimate is not None
+        observed = estimate.n_observations(t)
+        if observed < self.min_history:
+            held = np.flatnonzero(weights)
+            state.log.record(t, self.name, held, weights[held], 0.0,
+                             "no risk estimate yet: {value:.0f} of {limit:.0f} returns", values=observed,
+                             limit=self.min_history)  # fmt: skip
+            weights = np.zeros_like(weights)
+            return self._output(proposal, before, weights, state)
+        measures = self.measure(t, weights)
+        iterations = 0
+        while iterations < self.max_iterations and self._breached(measures):
+            iterations += 1
+            weights, measures = self._resize_positions(t, weights, measures, state.log)
+            ratio, name, value, limit = self._portfolio_ratio(measures)
+            if ratio < 1.0:
+                factor = max(ratio, self.resize_threshold)
+                held = np.flatnonzero(weights)
+                new = weights * factor
+                state.log.record(t, self.name, held, weights[held], new[held],
+                                 f"portfolio {_LABELS[name]} {{value:.4f}} > {{limit:g}}", values=value,
+                                 limit=limit)  # fmt: skip
+                weights, measures = new, measures.scaled(factor)
+        if self._breached(measures):
+            weights, measures = self._force(t, weights, measures, state.log, iterations)
+        self.iterations_[t] = iterations
+        self.at_limit_[t] = iterations > 0
+        self.volatility_[t], self.var_[t], self.cvar_[t] = measures.volatility, measures.var, measures.cvar
+        return self._output(proposal, before, weights, state)
+
+    def _resize_positions(
+        self, t: int, weights: np.ndarray, measures: RiskMeasures, log: DecisionLog
+    ) -> tuple[np.ndarray, RiskMeasures]:
+        """Scale every position over its limit by ``limit / risk``, not below ``resize_threshold``."""
+        limit = self.max_position_risk
+        if limit is None:
+            return weights, measures
+        risk = measures.position_risk
+        over = np.flatnonzero(risk > limit * (1 + TOLERANCE))
+        if not over.size:
+            return weights, measures
+        factors = np.maximum(limit / risk[over], self.resize_threshold)
+        new = weights.copy()
+        new[over] *= factors
+        log.record(t, self.name, over, weights[over], new[over], "position risk {value:.4f} > {limit:g}",
+                   values=risk[over].copy(), limit=limit)  # fmt: skip
+        return new, self.measure(t, new)
+
+    def _force(
+        self, t: int, weights: np.ndarray, measures: RiskMeasures, log: DecisionLog, iterations: int
+    ) -> tuple[np.ndarray, RiskMeasures]:
+        """The final step: one factor for every position that makes every limit hold."""
+        factor = self._portfolio_ratio(measures)[0]
+        if self.max_position_risk is not None:
+            risk = measures.position_risk
+            over = risk > self.max_position_risk
+            if over.any():
+                factor = min(factor, float((self.max_position_risk / risk[over]).min()))
+        held = np.flatnonzero(weights)
+        new = weights * factor
+        log.record(t, self.name, held, weights[held], new[held],
+                   f"limits still breached after {iterations} iteration(s): every position scaled by {{value:.4f}}",
+                   values=factor)  # fmt: skip
+        self.forced_[t] = True
+        return new, measures.scaled(factor)
+
+    def _output(
+        self, proposal: TradeProposal, before: np.ndarray, weights: np.ndarray, state: ExecutionState
+    ) -> TradeProposal:
+        """The proposal with the resized positions as explicit targets; the rest unchanged."""
+        changed = weights != before
+        if not changed.any():
+            return proposal
+        targets = proposal.target_weights.copy()
+        targets[changed] = weights[changed]
+        return TradeProposal(targets, proposal.confidence, "risk limits")
+
+    def _drawdown_rules_apply(self, weights: np.ndarray, state: ExecutionState) -> np.ndarray:
+        """Apply the position and portfolio drawdown rules to ``weights`` (a new array)."""
+        t = state.bar
+        out = weights.copy()
+        if self.max_position_drawdown is not None:
+            side = np.sign(state.positions)
+            opened = side != self._side
+            self._extreme = np.where(opened, state.close, self._extreme)
+            self._extreme = np.where(side > 0, np.fmax(self._extreme, state.close),
+                                     np.where(side < 0, np.fmin(self._extreme, state.close), np.nan))  # fmt: skip
+            self._side = side
+            with np.errstate(invalid="ignore", divide="ignore"):
+                drawdown = np.where(side > 0, state.close / self._extreme - 1.0, self._extreme / state.close - 1.0)
+            stop = (side != 0) & (drawdown < -self.max_position_drawdown)
+            if stop.any():
+                self._blocked_until[stop] = t + self.drawdown_cooldown
+                hit = np.flatnonzero(stop)
+                state.log.record(t, self.name, hit, out[hit], 0.0, "position drawdown {value:.4f} beyond -{limit:g}",
+                                 values=drawdown[hit], limit=self.max_position_drawdown)  # fmt: skip
+            blocked = self._blocked_until >= t
+            out[blocked] = 0.0
+        if self.max_portfolio_drawdown is not None:
+            if t > self._portfolio_rule_until:
+                if self._portfolio_rule_until >= 0 and t == self._portfolio_rule_until + 1:
+                    self._peak_equity = state.equity  # the rule ended: the peak restarts here
+                self._peak_equity = max(self._peak_equity, state.equity)
+                drawdown = state.equity / self._peak_equity - 1.0
+                if drawdown < -self.max_portfolio_drawdown:
+                    self._portfolio_rule_until = t + self.drawdown_cooldown - 1
+                    held = np.flatnonzero(out)
+                    state.log.record(t, self.name, held, out[held], out[held] * self.drawdown_exposure,
+                                     "portfolio drawdown {value:.4f} beyond -{limit:g}", values=drawdown,
+                                     limit=self.max_portfolio_drawdown)  # fmt: skip
+            if t <= self._portfolio_rule_until:
+                out *= self.drawdown_exposure
+        return out
+
+    def series(self) -> dict[str, np.ndarray]:
+        """Per-bar records: the measures after resizing, iterations, and bars at a limit."""
+        if not self.enabled or not hasattr(self, "volatility_"):
+            return {}
+        return {
+            "risk_volatility": self.volatility_,
+            "risk_var": self.var_,
+            "risk_cvar": self.cvar_,
+            "risk_iterations": self.iterations_.astype(np.float64),
+            "at_limit": self.at_limit_.astype(np.float64),
+            "limits_forced": self.forced_.astype(np.float64),
+        }
+
+
+_LABELS = {"volatility": "volatility", "var": "VaR", "cvar": "CVaR"}
