@@ -16,11 +16,10 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import framework
-from framework.agents.base import Agent
-from framework.agents.orchestrator import Orchestrator
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR
 from framework.config.components import build_component
+from framework.config.pipeline import build_pipeline
 from framework.config.portfolio import build_portfolio
 from framework.config.schema import validate_run_config
 from framework.core.errors import ConfigError, DataError, TrackingError
@@ -114,16 +113,14 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
     )
     if portfolio.tickers != data.tickers:
         data = data.select(portfolio.tickers)
-    agents = container.get("agent") or {}
-    if not isinstance(agents, Mapping):
-        raise ConfigError(f"agent: expected a mapping stage name -> agent, got {agents!r}")
-    orchestrator = Orchestrator({name: build_component(spec, f"agent.{name}", Agent) for name, spec in agents.items()})
+    orchestrator = build_pipeline(container.get("agent") or {})
     if portfolio.allocation is not None and not orchestrator.uses_allocation:
         log.warning(
-            "portfolio.allocation is set, but no agent of the pipeline (%s) uses it; "
-            "choose a pipeline that does, such as agent=fixed_allocation",
-            ", ".join(type(a).__name__ for a in orchestrator.agents),
-        )
+            "portfolio.allocation is set, but no agent of the pipeline uses it (%s); "
+            "choose a sizing agent that does, such as agent/sizing=fixed_allocation",
+            ", ".join(f"agent.{agent.name} is {type(agent).__name__}" for agent in orchestrator.agents
+                      if type(agent).__name__ != "NoOp"),
+        )  # fmt: skip
     broker = build_component(container["broker"], "broker", SimulatedBroker)
     benchmark = container["benchmark"]
     split: Any = build_component(benchmark["split"], "benchmark.split", object)

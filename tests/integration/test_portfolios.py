@@ -54,4 +54,5 @@ def test_an_allocation_no_agent_uses_is_reported(compose_config, tmp_path, monke
     cfg = compose_config([*SHORT, "portfolio=hybrid", "agent=equal_weight", "tracking=none"])
     with caplog.at_level("WARNING", logger="framework"):
         run(cfg, tmp_path / "out")
-    assert "portfolio.allocation is set, but no agent of the pipeline (EqualWeightSizing) uses it" in caplog.text
+    assert "portfolio.allocation is set, but no agent of the pipeline uses it" in caplog.text
+    assert "agent.sizing is EqualWeightSizing" in caplog.text and "agent/sizing=fixed_allocation" in caplog.text
