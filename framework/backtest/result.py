@@ -137,6 +137,13 @@ class BacktestResult:
 
         return pd.DataFrame(self.positions, index=pd.DatetimeIndex(self.dates, name="date"), columns=self.tickers)
 
+    def targets_frame(self) -> pd.DataFrame:
+        """Final target weights decided at each close, one column per ticker (NaN: no order, keep the position)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.target_weights, index=pd.DatetimeIndex(self.dates, name="date"), columns=self.tickers)
+        return frame
+
     def weights_frame(self) -> pd.DataFrame:
         """Weights at each close, one column per ticker."""
         import pandas as pd

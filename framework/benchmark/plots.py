@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 
 def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
-    """Equity (log scale) and drawdown of the portfolio against its baseline, split boundaries marked.
+    """Equity (log scale), drawdown and risk of the portfolio against its baseline, split boundaries marked.
+
+    The bottom panel shows the run's risk series: ex-ante volatility and 1-day VaR (in %), and the number of
+    positions held (right axis).
 
     Args:
         report: The run's report.
@@ -27,9 +30,13 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     dates = report.result.dates.astype("datetime64[D]").astype(object)
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}, constrained_layout=True
-    )
+    has_risk = "ex_ante_volatility" in report.risk
+    rows = 3 if has_risk else 2
+    fig, axes = plt.subplots(
+        rows, 1, figsize=(11, 8.5 if has_risk else 6.5), sharex=True,
+        gridspec_kw={"height_ratios": [3, 1.3, 1.3][:rows]}, constrained_layout=True,
+    )  # fmt: skip
+    top, bottom = axes[0], axes[1]
     for result, label, style in (
         (report.result, report.name, "-"),
         (report.baseline, "baseline: equal-weight buy & hold", "--"),
@@ -42,9 +49,21 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
     top.set_yscale("log")
     top.set_ylabel("equity")
     bottom.set_ylabel("drawdown (%)")
+    if has_risk:
+        risk = axes[2]
+        risk.plot(dates, 100 * report.risk["ex_ante_volatility"], lw=0.9, label="ex-ante volatility (annual, %)")
+        risk.plot(dates, 100 * report.risk["var_parametric"], lw=0.8, label="1-day VaR (%)")
+        risk.set_ylabel("risk (%)")
+        risk.grid(alpha=0.3)
+        count = risk.twinx()
+        count.plot(dates, report.risk["positions"], lw=0.7, color="gray", alpha=0.6, label="positions")
+        count.set_ylabel("positions")
+        lines = risk.get_legend_handles_labels()
+        more = count.get_legend_handles_labels()
+        risk.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
     colors = {"train": "#dde8f5", "val": "#f7ecd9", "test": "#e2f2df"}
     for name, (start, stop) in report.segments.items():
-        for axis in (top, bottom):
+        for axis in axes:
             axis.axvspan(dates[start], dates[stop - 1], color=colors.get(name, "#eeeeee"), alpha=0.6, lw=0)
         top.text(dates[start], 1.01, f" {name}", transform=top.get_xaxis_transform(), fontsize=9, va="bottom")
     top.legend(loc="upper left", fontsize=9)

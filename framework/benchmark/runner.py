@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -13,6 +13,7 @@ import numpy as np
 from framework.agents.orchestrator import Orchestrator
 from framework.agents.sizing import EqualWeightSizing
 from framework.backtest.engine import run_backtest
+from framework.backtest.monitoring import PIPELINE_METRIC_NAMES, pipeline_metrics, risk_series, risk_spec
 from framework.backtest.portfolio import PortfolioStrategy
 from framework.backtest.result import BacktestResult
 from framework.benchmark.metrics import METRIC_NAMES, compute_metrics
@@ -51,12 +52,14 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
         framework.core.errors.ConfigError: optimized_metric: 'val/sharp' is not a metric; use <segment>/<metric> ...
     """
     parts = str(key).split("/")
+    pipeline = len(parts) == 2 and (parts[1] in PIPELINE_METRIC_NAMES or parts[1].startswith("resizes_"))
     if parts and parts[0] in ("baseline", "index"):
         parts = parts[1:]
-    if len(parts) != 2 or parts[0] not in SEGMENTS or parts[1] not in METRIC_NAMES:
+    if len(parts) != 2 or parts[0] not in SEGMENTS or not (parts[1] in METRIC_NAMES or pipeline):
         raise ConfigError(
             f"{name}: '{key}' is not a metric; use <segment>/<metric> with segment in {', '.join(SEGMENTS)} "
-            f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline, index/ for the index)"
+            f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline, index/ for the index), "
+            f"or a pipeline metric: {', '.join(PIPELINE_METRIC_NAMES)}, resizes_<stage>"
         )
 
 
@@ -127,6 +130,7 @@ class BenchmarkReport:
         data_fingerprint: Hash of the data the run used.
         index_equity: The benchmark index (``benchmark.index``) as the value of the initial cash invested in it
             at the first bar, one value per bar; None without an index. Its metrics are ``index/<segment>/...``.
+        risk: The run's risk series per bar (:func:`framework.backtest.monitoring.risk_series`).
     """
 
     name: str
@@ -136,6 +140,7 @@ class BenchmarkReport:
     metrics: dict[str, float]
     data_fingerprint: str
     index_equity: np.ndarray | None = None
+    risk: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary_table(self) -> str:
         """A short text table: key metrics per segment, portfolio against baseline."""
@@ -164,9 +169,11 @@ class BenchmarkReport:
             folder: Output folder, created if needed.
 
         Returns:
-            File role -> path: ``metrics``, ``equity``, ``positions``, ``trades``, ``orders``, ``decisions``,
-            ``plot``.
+            File role -> path: ``metrics``, ``equity``, ``positions``, ``targets``, ``risk``, ``trades``,
+            ``orders``, ``decisions``, ``plot``, and one per table an agent saves (``correlation``).
         """
+        import pandas as pd
+
         from framework.benchmark.plots import plot_equity_drawdown
 
         folder = Path(folder)
@@ -175,6 +182,8 @@ class BenchmarkReport:
             "metrics": folder / "metrics.json",
             "equity": folder / "equity.csv",
             "positions": folder / "positions.csv",
+            "targets": folder / "targets.csv",
+            "risk": folder / "risk.csv",
             "trades": folder / "trades.csv",
             "orders": folder / "orders.csv",
             "decisions": folder / "decisions.csv",
@@ -189,6 +198,11 @@ class BenchmarkReport:
             equity["index_equity"] = self.index_equity
         equity.to_csv(files["equity"])
         self.result.positions_frame().to_csv(files["positions"])
+        self.result.targets_frame().to_csv(files["targets"])
+        pd.DataFrame(self.risk, index=pd.DatetimeIndex(self.result.dates, name="date")).to_csv(files["risk"])
+        for table, frame in self.result.agent_tables.items():
+            files[table] = folder / f"{table}.csv"
+            frame.to_csv(files[table])
         self.result.trades_frame().to_csv(files["trades"], index=False)
         self.result.orders_frame().to_csv(files["orders"], index=False)
         self.result.decisions_frame().to_csv(files["decisions"], index=False)
@@ -233,6 +247,8 @@ def run_benchmark(
     result = run_backtest(data, signals, orchestrator, broker, portfolio.allocation_weights(data.tickers))
     baseline = baseline_backtest(data, broker)
     metrics = segment_metrics(result, segments, periods_per_year, risk_free_rate)
+    risk = risk_series(result, data, risk_spec(orchestrator.agents, periods_per_year))
+    metrics.update(pipeline_metrics(result, risk, segments))
     metrics.update(segment_metrics(baseline, segments, periods_per_year, risk_free_rate, prefix="baseline/"))
     index_equity = None
     if index is not None:
@@ -241,4 +257,6 @@ def run_benchmark(
             values = compute_metrics(index_equity, start, stop, periods_per_year=periods_per_year,
                                      risk_free_rate=risk_free_rate)  # fmt: skip
             metrics.update({f"index/{segment}/{name}": value for name, value in values.items()})
-    return BenchmarkReport(portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity)
+    return BenchmarkReport(
+        portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity, risk=risk
+    )
