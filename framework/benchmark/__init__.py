@@ -1,6 +1,13 @@
 """Benchmarking: a portfolio against its baseline on train / val / test, metrics, Sharpe ratio statistics, plots."""
 
-from framework.benchmark.metrics import METRIC_NAMES, compute_metrics, drawdown_curve, segment_returns
+from framework.benchmark.metrics import (
+    METRIC_NAMES,
+    RELATIVE_METRIC_NAMES,
+    compute_metrics,
+    drawdown_curve,
+    relative_metrics,
+    segment_returns,
+)
 from framework.benchmark.runner import (
     SEGMENTS,
     BenchmarkReport,
@@ -20,6 +27,7 @@ from framework.benchmark.statistics import (
 
 __all__ = [
     "METRIC_NAMES",
+    "RELATIVE_METRIC_NAMES",
     "SEGMENTS",
     "BenchmarkReport",
     "SharpeMoments",
@@ -31,6 +39,7 @@ __all__ = [
     "expected_max_sharpe",
     "min_track_record_length",
     "probabilistic_sharpe_ratio",
+    "relative_metrics",
     "run_benchmark",
     "segment_returns",
     "sharpe_confidence_interval",
