@@ -14,8 +14,7 @@ Ratio: Correcting for Selection Bias, Backtest Overfitting and Non-Normality")::
 with ``Z`` the standard normal distribution function, ``g`` the Euler-Mascheroni constant, ``N`` the number of
 trials and ``V[SR_n]`` the variance of their Sharpe ratios.
 
-Conventions shared by every function of this module (and by skfolio.measures, the papers, and scipy.stats with
-``bias=True``):
+Conventions shared by every function of this module, the same as skfolio.measures':
 
 - **Per-period Sharpe ratios**, not annualized: ``mean(r) / std(r, ddof=1)`` of the per-bar excess returns ``r``
   (subtract the per-bar risk-free return first). An annualized Sharpe ratio, like ``compute_metrics``'s
@@ -24,7 +23,7 @@ Conventions shared by every function of this module (and by skfolio.measures, th
 - **Kurtosis is the raw (Pearson) kurtosis** ``m4 / m2**2``: 3 for normal returns, the papers' gamma_4. It is
   *not* the excess kurtosis (``kurtosis - 3``, pandas' and scipy's default); add 3 to an excess kurtosis. Every
   distribution has ``kurtosis >= 1 + skewness**2``, and the functions reject a kurtosis below that bound, which
-  catches most excess kurtoses passed by mistake.
+  catches the excess kurtosis of near-normal returns passed by mistake.
 - ``n_observations`` is the number of returns ``T`` the Sharpe ratio was estimated from.
 
 :func:`sharpe_moments` computes the three numbers from returns in these conventions::
@@ -116,8 +115,8 @@ def probabilistic_sharpe_ratio(
     """Probability that the true Sharpe ratio exceeds ``benchmark_sharpe`` (Bailey and López de Prado, 2012).
 
     ``PSR = Z[(sharpe - benchmark_sharpe) * sqrt(T - 1) / sqrt(1 - skewness * sharpe + (kurtosis - 1) / 4 *
-    sharpe**2)]``. It rises with ``sharpe`` for per-period Sharpe ratios of any realistic size (below about
-    ``2 / skewness``) and, when ``sharpe > benchmark_sharpe``, with ``n_observations``.
+    sharpe**2)]``. It rises with ``n_observations`` when ``sharpe > benchmark_sharpe``, and with ``sharpe`` for
+    per-period Sharpe ratios of any realistic size (against 0: wherever ``skewness * sharpe < 2``).
 
     Args:
         sharpe: Estimated per-period (not annualized) Sharpe ratio.
