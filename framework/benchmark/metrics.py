@@ -37,6 +37,24 @@ Sharpe and Sortino are NaN where empyrical gives +-inf, so a sweep that optimize
 undefined one first; where empyrical's value is finite, the values agree. The total return and the
 drawdowns are read from the equity itself rather than rebuilt from ``1 + r``: the same numbers, without the
 rounding of ``1 + r`` that loses digits when a return is close to -100%.
+
+Relative metrics (:func:`relative_metrics`, names in :data:`RELATIVE_METRIC_NAMES`) compare the segment with a
+benchmark equity curve, usually the index, over the same bars: ``b`` are the benchmark's daily simple returns,
+measured like ``r``, and ``a = r - b`` the active returns.
+
+=================  ==================================================================  ==========================
+Metric             Definition                                                          empyrical equivalent
+=================  ==================================================================  ==========================
+beta               ``cov(r - rf_daily, b - rf_daily) / var(b - rf_daily)``; NaN when   ``beta``
+                   all benchmark returns are equal                                     (``risk_free=rf_daily``)
+alpha              Jensen's alpha, compounded to a year like ``cagr``:                 ``alpha``
+                   ``(1 + mean(r - rf_daily - beta * (b - rf_daily))) ** ppy - 1``;    (``risk_free=rf_daily``)
+                   NaN where beta is, or when the mean is -100% or less
+tracking_error     ``std(a, ddof=1) * sqrt(ppy)``; 0 when all active returns are       ``annual_volatility(a)``
+                   equal
+information_ratio  ``mean(a) * ppy / tracking_error``; NaN when tracking_error is 0    ``excess_sharpe(r, b)``
+                                                                                       ``* sqrt(ppy)``
+=================  ==================================================================  ==========================
 """
 
 from __future__ import annotations
@@ -45,7 +63,7 @@ import math
 
 import numpy as np
 
-from framework.core.checks import is_int
+from framework.core.checks import is_int, is_number
 from framework.core.errors import ConfigError, DataError
 
 METRIC_NAMES: tuple[str, ...] = (
@@ -61,6 +79,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "n_trades",
     "hit_rate",
 )
+
+#: Names of :func:`relative_metrics`, in order: the segment against a benchmark equity curve (the index).
+RELATIVE_METRIC_NAMES: tuple[str, ...] = ("beta", "alpha", "tracking_error", "information_ratio")
 
 
 def drawdown_curve(equity: np.ndarray) -> np.ndarray:
@@ -190,6 +211,78 @@ def compute_metrics(
     return {name: float(metrics[name]) for name in METRIC_NAMES}
 
 
+def relative_metrics(
+    equity: np.ndarray,
+    benchmark_equity: np.ndarray,
+    start: int,
+    stop: int,
+    *,
+    periods_per_year: int = 252,
+    risk_free_rate: float = 0.0,
+) -> dict[str, float]:
+    """Compute every metric of :data:`RELATIVE_METRIC_NAMES` for the bars ``start..stop-1`` against a benchmark.
+
+    The benchmark's returns are measured over the same bars as the portfolio's (see the module docstring).
+
+    Args:
+        equity: Shape (days,). Portfolio value at each bar's close; finite and positive from bar
+            ``max(start - 1, 0)`` to bar ``stop - 1``.
+        benchmark_equity: Shape (days,). Benchmark value (an index level, or the equity of a baseline) at each
+            bar's close, same bars as ``equity``; finite and positive on the same bars.
+        start: First bar of the segment, ``0 <= start < stop``.
+        stop: One past the last bar of the segment, ``stop <= len(equity)``. The segment must have at least
+            two returns (``stop >= 3`` when ``start == 0``, else ``stop >= start + 2``).
+        periods_per_year: Bars per year used to annualize (252 for daily bars).
+        risk_free_rate: Annual risk-free rate (0.02 for 2%), compounded to a per-bar rate for beta and alpha.
+
+    Returns:
+        Metric name to value, in the order of :data:`RELATIVE_METRIC_NAMES`; plain Python floats, NaN where
+        undefined.
+
+    Raises:
+        ConfigError: If ``start``, ``stop``, ``periods_per_year`` or ``risk_free_rate`` is invalid.
+        DataError: If ``equity`` or ``benchmark_equity`` is not 1-D with the same length, or not finite and
+            positive in the segment.
+
+    Example:
+        >>> equity = np.array([100.0, 110.0, 99.0, 108.9, 119.79])  # returns +10%, -10%, +10%, +10%
+        >>> index = np.array([100.0, 105.0, 99.75, 99.75, 109.725])  # returns +5%, -5%, 0%, +10%
+        >>> metrics = relative_metrics(equity, index, 0, 5, periods_per_year=4)
+        >>> {name: round(value, 4) for name, value in metrics.items()}
+        {'beta': 1.2, 'alpha': 0.0824, 'tracking_error': 0.1291, 'information_ratio': 0.7746}
+
+    """
+    equity = _as_equity(equity)
+    base = _check_segment(equity, start, stop, min_returns=2)
+    ppy, rf_daily = _check_annualization(periods_per_year, risk_free_rate)
+    benchmark = _benchmark_segment(benchmark_equity, equity.size, base, stop)
+
+    returns = _returns(equity, base, stop)
+    benchmark_returns = _returns(benchmark, 0, benchmark.size)
+    excess = returns - rf_daily
+    benchmark_excess = benchmark_returns - rf_daily
+    beta = alpha = math.nan
+    # Identical values have a ~1e-18 rounding residue as variance, not 0: test equality (as the Sharpe ratio).
+    if benchmark_excess.max() != benchmark_excess.min():
+        centered = benchmark_excess - benchmark_excess.mean()
+        beta = float(np.mean(centered * excess) / np.mean(centered**2))
+        daily_alpha = float(np.mean(excess - beta * benchmark_excess))
+        if daily_alpha > -1.0:
+            with np.errstate(over="ignore"):  # +inf where it overflows, as cagr
+                alpha = float(np.power(1.0 + daily_alpha, ppy)) - 1.0
+    active = returns - benchmark_returns
+    tracking_error, information_ratio = 0.0, math.nan
+    if active.max() != active.min():
+        tracking_error = float(active.std(ddof=1)) * math.sqrt(ppy)
+        information_ratio = float(active.mean()) * ppy / tracking_error
+    return {
+        "beta": beta,
+        "alpha": alpha,
+        "tracking_error": tracking_error,
+        "information_ratio": information_ratio,
+    }
+
+
 def _return_metrics(curve: np.ndarray, ppy: int, risk_free_rate: float) -> dict[str, float]:
     """Compute the metrics that depend on the segment's equity ``equity[base:stop]`` only (as empyrical)."""
     returns = _returns(curve, 0, curve.size)
@@ -291,4 +384,29 @@ def _bar_values(name: str, values: np.ndarray | None, days: int, start: int, sto
     if bad.any():
         bar = int(np.argmax(bad))
         raise DataError(f"{name}: must be finite and non-negative, got {float(segment[bar])!r} at bar {start + bar}")
+    return segment
+
+
+def _check_annualization(periods_per_year: int, risk_free_rate: float) -> tuple[int, float]:
+    """Validate the annualization arguments as :func:`compute_metrics` does; return ``(ppy, rf_daily)``."""
+    if not is_int(periods_per_year) or periods_per_year <= 0:
+        raise ConfigError(f"periods_per_year: must be a positive integer, got {periods_per_year!r}")
+    if not (is_number(risk_free_rate) and math.isfinite(risk_free_rate) and risk_free_rate > -1):
+        raise ConfigError(f"risk_free_rate: must be a finite annual rate above -1, got {risk_free_rate!r}")
+    ppy = int(periods_per_year)
+    return ppy, (1.0 + float(risk_free_rate)) ** (1.0 / ppy) - 1.0
+
+
+def _benchmark_segment(benchmark_equity: np.ndarray, days: int, base: int, stop: int) -> np.ndarray:
+    """Return the validated bars ``base..stop-1`` of the benchmark's equity curve."""
+    values = _as_floats("benchmark_equity", benchmark_equity)
+    if values.shape != (days,):
+        raise DataError(f"benchmark_equity: must have shape ({days},) like equity, got shape {values.shape}")
+    segment = values[base:stop]
+    bad = ~(np.isfinite(segment) & (segment > 0))
+    if bad.any():
+        bar = int(np.argmax(bad))
+        raise DataError(
+            f"benchmark_equity: must be finite and positive, got {float(segment[bar])!r} at bar {base + bar}"
+        )
     return segment

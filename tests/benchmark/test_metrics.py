@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from framework.benchmark.metrics import METRIC_NAMES, compute_metrics, drawdown_curve, segment_returns
+from framework.benchmark.metrics import (
+    METRIC_NAMES,
+    RELATIVE_METRIC_NAMES,
+    compute_metrics,
+    drawdown_curve,
+    relative_metrics,
+    segment_returns,
+)
 from framework.core.errors import ConfigError, DataError
 
 
@@ -340,3 +347,127 @@ class TestComputeMetrics:
         assert metrics["volatility"] >= 0.0
         assert metrics["cagr"] >= -1.0  # -1 once a tiny growth underflows when annualized
         assert math.isnan(metrics["hit_rate"]) or 0.0 <= metrics["hit_rate"] <= 1.0
+
+
+def tracking_strategy(index: np.ndarray, beta: float = 0.7, seed: int = 13) -> np.ndarray:
+    """Equity of a strategy with returns ``0.02% + beta * index return + 0.6% noise``, correlated with the index."""
+    rng = np.random.default_rng(seed)
+    index_returns = index[1:] / index[:-1] - 1.0
+    returns = 0.0002 + beta * index_returns + rng.normal(0.0, 0.006, index_returns.size)
+    return 1000.0 * np.cumprod(np.concatenate([[1.0], 1.0 + returns]))
+
+
+HAND_INDEX = np.array([100.0, 105.0, 99.75, 99.75, 109.725])  # returns +5%, -5%, 0%, +10%
+
+
+class TestRelativeMetrics:
+    @pytest.mark.parametrize("rf", [0.0, 0.03, -0.005])
+    @pytest.mark.parametrize("ppy", [252, 52])
+    @pytest.mark.parametrize(("start", "stop"), [(0, 2000), (0, 900), (900, 1300), (1300, 2000), (1998, 2000)])
+    def test_matches_empyrical(self, start: int, stop: int, ppy: int, rf: float) -> None:
+        index = real_looking()
+        equity = tracking_strategy(index)
+        metrics = relative_metrics(equity, index, start, stop, periods_per_year=ppy, risk_free_rate=rf)
+        base = max(start - 1, 0)
+        returns = empyrical.simple_returns(equity[base:stop])
+        index_returns = empyrical.simple_returns(index[base:stop])
+        rf_daily = (1.0 + rf) ** (1.0 / ppy) - 1.0
+        alpha, beta = empyrical.alpha_beta(returns, index_returns, risk_free=rf_daily, annualization=ppy)
+        assert metrics["beta"] == pytest.approx(beta, rel=1e-10)
+        assert metrics["alpha"] == pytest.approx(alpha, rel=1e-8, abs=1e-13)
+        active = returns - index_returns
+        assert metrics["tracking_error"] == pytest.approx(
+            empyrical.annual_volatility(active, annualization=ppy), rel=1e-10
+        )
+        assert metrics["information_ratio"] == pytest.approx(
+            empyrical.excess_sharpe(returns, index_returns) * math.sqrt(ppy), rel=1e-10
+        )
+
+    def test_beta_of_a_long_segment_is_the_one_built_in(self) -> None:
+        index = real_looking()
+        metrics = relative_metrics(tracking_strategy(index, beta=0.7), index, 0, 2000)
+        assert metrics["beta"] == pytest.approx(0.7, abs=0.03)
+
+    def test_hand_worked(self) -> None:
+        # r = [.1, -.1, .1, .1], b = [.05, -.05, 0, .1]: cov(r, b) = .00375, var(b) = .003125 (population),
+        # beta 1.2; mean(r - 1.2 b) = .05 - .03 = .02 a quarter; a = r - b = [.05, -.05, .1, 0], mean .025,
+        # std(ddof=1) = sqrt(.0125 / 3).
+        metrics = relative_metrics(HAND_EQUITY, HAND_INDEX, 0, 5, periods_per_year=4)
+        assert metrics["beta"] == pytest.approx(1.2, rel=1e-12)
+        assert metrics["alpha"] == pytest.approx(1.02**4 - 1, rel=1e-12)
+        assert metrics["tracking_error"] == pytest.approx(math.sqrt(0.0125 / 3) * 2, rel=1e-12)
+        assert metrics["information_ratio"] == pytest.approx(0.025 * 4 / (math.sqrt(0.0125 / 3) * 2), rel=1e-12)
+
+    def test_the_index_against_itself(self) -> None:
+        index = real_looking()
+        metrics = relative_metrics(index, index, 100, 600, risk_free_rate=0.02)
+        assert metrics["beta"] == pytest.approx(1.0, rel=1e-12)
+        assert metrics["alpha"] == pytest.approx(0.0, abs=1e-14)
+        assert metrics["tracking_error"] == 0.0
+        assert math.isnan(metrics["information_ratio"])
+
+    def test_levered_index_earns_the_risk_free_rate_as_alpha(self) -> None:
+        # r = 2 b: r - rf = rf + 2 (b - rf), so beta 2 and a daily alpha of rf_daily, compounded back to rf.
+        index = real_looking()
+        index_returns = index[1:] / index[:-1] - 1.0
+        levered = np.cumprod(np.concatenate([[1.0], 1.0 + 2.0 * index_returns]))
+        metrics = relative_metrics(levered, index, 0, 1500, risk_free_rate=0.04)
+        assert metrics["beta"] == pytest.approx(2.0, rel=1e-10)
+        assert metrics["alpha"] == pytest.approx(0.04, rel=1e-8)
+        volatility = compute_metrics(index, 0, 1500)["volatility"]
+        assert metrics["tracking_error"] == pytest.approx(volatility, rel=1e-10)  # a = b
+        index_sharpe = compute_metrics(index, 0, 1500)["sharpe"]  # mean(b) / std(b) * sqrt(ppy)
+        assert metrics["information_ratio"] == pytest.approx(index_sharpe, rel=1e-10)
+
+    def test_against_cash_the_information_ratio_is_the_sharpe_ratio(self) -> None:
+        # A flat benchmark (cash earning 0) has no beta; the active returns are the returns.
+        equity = random_walk(500, seed=8)
+        metrics = relative_metrics(equity, np.full(500, 1.0), 0, 500)
+        assert math.isnan(metrics["beta"])
+        assert math.isnan(metrics["alpha"])
+        plain = compute_metrics(equity, 0, 500)
+        assert metrics["tracking_error"] == pytest.approx(plain["volatility"], rel=1e-12)
+        assert metrics["information_ratio"] == pytest.approx(plain["sharpe"], rel=1e-12)
+
+    def test_segment_ignores_bars_outside_it(self) -> None:
+        index = real_looking()
+        equity = tracking_strategy(index)
+        expected = relative_metrics(equity, index, 300, 500)
+        changed_index = index.copy()
+        changed_index[:299] = np.nan  # bar 299 is the base of the return into bar 300
+        changed_index[500:] = -1.0
+        assert relative_metrics(equity, changed_index, 300, 500) == expected
+
+    def test_returns_every_metric_as_a_float_in_order(self) -> None:
+        metrics = relative_metrics(HAND_EQUITY, HAND_INDEX, 1, 5)
+        assert tuple(metrics) == RELATIVE_METRIC_NAMES
+        assert all(type(value) is float for value in metrics.values())
+
+    def test_new_names_do_not_collide_with_the_segment_metrics(self) -> None:
+        assert not set(RELATIVE_METRIC_NAMES) & set(METRIC_NAMES)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"benchmark_equity": np.ones(4)}, DataError, r"benchmark_equity: must have shape \(5,\) like equity"),
+            ({"benchmark_equity": ["a"] * 5}, DataError, "benchmark_equity: must be an array of numbers"),
+            (
+                {"benchmark_equity": np.array([1.0, 2.0, 0.0, 3.0, 4.0])},
+                DataError,
+                "benchmark_equity: must be finite and positive, got 0.0 at bar 2",
+            ),
+            ({"equity": np.array([1.0, -2.0, 1.0, 3.0, 4.0])}, DataError, "equity: .*got -2.0 at bar 1"),
+            ({"stop": 2}, ConfigError, "stop: the segment start=0, stop=2 has 1 return"),
+            ({"start": 5}, ConfigError, "start: .*got start=5, stop=5"),
+            ({"periods_per_year": 0}, ConfigError, "periods_per_year: must be a positive integer, got 0"),
+            ({"periods_per_year": 12.0}, ConfigError, "periods_per_year: .*got 12.0"),
+            ({"risk_free_rate": -1.5}, ConfigError, "risk_free_rate: .*above -1, got -1.5"),
+            ({"risk_free_rate": True}, ConfigError, "risk_free_rate: .*got True"),
+        ],
+    )
+    def test_invalid_inputs_raise_naming_the_argument(self, kwargs: dict, error: type, match: str) -> None:
+        arguments = {"equity": HAND_EQUITY, "benchmark_equity": HAND_INDEX, "start": 0, "stop": 5} | kwargs
+        equity, benchmark = arguments.pop("equity"), arguments.pop("benchmark_equity")
+        start, stop = arguments.pop("start"), arguments.pop("stop")
+        with pytest.raises(error, match=match):
+            relative_metrics(equity, benchmark, start, stop, **arguments)
