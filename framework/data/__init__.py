@@ -14,6 +14,7 @@ from framework.data.validation import (
     MISSING_POLICIES,
     build_market_data,
     check_missing_policy,
+    parse_dates,
     parse_iso_date,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "check_missing_policy",
     "frame_to_market_data",
     "load_sp500_index",
+    "parse_dates",
     "parse_iso_date",
 ]

@@ -22,7 +22,7 @@ from framework.core.checks import is_int, is_number
 from framework.core.component import Component
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
-from framework.data.validation import build_market_data, check_missing_policy, parse_iso_date
+from framework.data.validation import build_market_data, check_missing_policy, parse_dates, parse_iso_date
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,6 +243,11 @@ def frame_to_market_data(
     low, close, volume (close required, other columns ignored); the calendar is the sorted union of the dates
     of the tickers kept, tickers are sorted by name, and a bar absent for a ticker is a missing value.
 
+    Dates are read by :func:`~framework.data.validation.parse_dates`: the calendar date as written, in the
+    file's local time (``2024-01-02 00:00:00+09:00`` is 2024-01-02; a timezone-aware datetime column gives its
+    local dates), never shifted to UTC. Errors name rows by the table's index: in a file read by a loader, the
+    position among the data rows, counted from 0 (the header is not a row).
+
     Args:
         frame: The table as read from the file.
         layout: ``wide`` or ``long``.
@@ -328,22 +333,22 @@ def _require_column(frame: pd.DataFrame, name: str, source: str) -> object:
 
 
 def _frame_dates(series: pd.Series, source: str) -> np.ndarray:
+    """The calendar days of a date column, as written in its local time (see :func:`parse_dates`)."""
     import pandas as pd
 
+    column = str(series.name)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_localize(None)
+        series = series.dt.tz_localize(None)  # the local wall time, not UTC
     if pd.api.types.is_datetime64_dtype(series):
-        parsed = series
-    else:
-        parsed = pd.to_datetime(series, format="ISO8601", errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataError(
-            f"{source}: row {series.index[row]}: {series.iloc[row]!r} in column '{series.name}' "
-            "is not an ISO date 'YYYY-MM-DD'"
-        )
-    return np.asarray(parsed.to_numpy()).astype("datetime64[D]")
+        return parse_dates(series.to_numpy(), source=source, column=column, rows=series.index)
+    # Parse each distinct value once (a long file repeats every date once per ticker). factorize keeps the
+    # order of first appearance, so the first bad value found is the first bad row of the file.
+    codes, uniques = pd.factorize(series)
+    if (codes < 0).any():  # an empty cell: let the row-by-row reading name the first faulty row
+        return parse_dates(series.to_numpy(dtype=object), source=source, column=column, rows=series.index)
+    first_rows = np.unique(codes, return_index=True)[1]
+    days = parse_dates(np.asarray(uniques, dtype=object), source=source, column=column, rows=series.index[first_rows])
+    return days[codes]
 
 
 def _numeric(series: pd.Series, source: str, describe: Callable[[int], str]) -> np.ndarray:
@@ -507,7 +512,8 @@ class CSVLoader(_FileLoader):
         path: Path of the file (relative to the working directory, ``~`` expanded).
         layout: ``wide`` (a date column plus one close column per ticker) or ``long`` (rows of date, ticker
             and any of open, high, low, close, volume).
-        date_column: Name of the date column (case-insensitive), ISO dates.
+        date_column: Name of the date column (case-insensitive): ISO dates, possibly with a time and a UTC
+            offset, of which the calendar date as written is kept (``2024-01-02 00:00:00+09:00`` is 2024-01-02).
         ticker_column: Name of the ticker column in the long layout (case-insensitive).
         field: Field held by the ticker columns in the wide layout; must be ``close``.
         tickers: Tickers to keep, in this order; ``None`` keeps all.
@@ -554,7 +560,8 @@ class ParquetLoader(_FileLoader):
     Args:
         path: Path of the file (relative to the working directory, ``~`` expanded).
         layout: ``wide`` or ``long``, see :class:`CSVLoader`.
-        date_column: Name of the date column (case-insensitive), dates or ISO strings.
+        date_column: Name of the date column (case-insensitive): dates, datetimes (timezone-aware ones give
+            their local date) or ISO strings as in :class:`CSVLoader`.
         ticker_column: Name of the ticker column in the long layout (case-insensitive).
         field: Field held by the ticker columns in the wide layout; must be ``close``.
         tickers: Tickers to keep, in this order; ``None`` keeps all.

@@ -19,6 +19,13 @@ MISSING_POLICIES: tuple[str, ...] = ("error", "ffill", "drop_ticker")
 PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# An ISO date, optionally followed by a time and a UTC offset; only the date part is kept.
+_TIMESTAMP = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?)?"
+    r" ?(?P<offset>Z|(?P<sign>[+-])(?P<offset_hours>\d{2})(?::?(?P<offset_minutes>\d{2}))?)?)?",
+    re.IGNORECASE,
+)
 
 
 def parse_iso_date(key: str, value: object) -> np.datetime64 | None:
@@ -46,6 +53,8 @@ or null, got '01/02/2015'
     """
     if value is None:
         return None
+    if isinstance(value, datetime.datetime):
+        return np.datetime64(value.date(), "D")
     if isinstance(value, datetime.date):
         return np.datetime64(value, "D")
     if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
@@ -54,6 +63,145 @@ or null, got '01/02/2015'
         except ValueError:
             pass
     raise ConfigError(f"{key}: expected an ISO date 'YYYY-MM-DD' such as '2015-01-02' or null, got {value!r}")
+
+
+def parse_dates(
+    values: Sequence[object] | np.ndarray,
+    *,
+    source: str = "",
+    column: str | None = None,
+    rows: Sequence[object] | None = None,
+) -> np.ndarray:
+    """The calendar day of each value, as written in the value's own local time.
+
+    A value is an ISO date ``'YYYY-MM-DD'``, optionally followed by a time (after ``T`` or a space,
+    ``HH[:MM[:SS[.fff]]]``) and a UTC offset (``Z``, ``+09:00``, ``-0500``); or a ``datetime.date``,
+    ``datetime.datetime`` (a timezone-aware one gives its local date) or ``numpy.datetime64``. The day kept is
+    the date as written, never shifted to UTC: ``'2024-01-02 00:00:00+09:00'`` is 2024-01-02. Since days from
+    different offsets would not line up, every value must carry the same UTC offset as the first, or none.
+
+    Args:
+        values: The dates, one per row.
+        source: Name of the data source (the file) that prefixes every error message.
+        column: Name of the column the values come from, named in error messages.
+        rows: Label of each value's row, named in error messages; ``None`` numbers the values from 0.
+
+    Returns:
+        The days, as a ``datetime64[D]`` array of the same length.
+
+    Raises:
+        DataError: Naming the row and its value when a date is missing or not an ISO date, or when its UTC
+            offset differs from the first row's.
+
+    Example:
+        >>> [str(day) for day in parse_dates(["2024-01-02 00:00:00+09:00", "2024-01-03T00:00:00+09:00"])]
+        ['2024-01-02', '2024-01-03']
+        >>> parse_dates(["2024-01-02 00:00+09:00", "2024-01-03 00:00+08:00"], source="prices.csv", column="date")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.DataError: prices.csv: row 1: '2024-01-03 00:00+08:00' in column 'date' has UTC \
+offset +08:00, but row 0 ('2024-01-02 00:00+09:00') has +09:00; every date of the data must carry the same \
+offset, or none, since the calendar date is kept as written: write the dates in one offset, or as 'YYYY-MM-DD'
+
+    """
+    prefix = f"{source}: " if source else ""
+    where = f" in column '{column}'" if column is not None else ""
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        raise DataError(f"{prefix}dates must be one-dimensional, got shape {values.shape}")
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        days = values.astype("datetime64[D]")
+        absent = np.isnat(days)
+        if absent.any():
+            position = int(np.argmax(absent))
+            row = rows[position] if rows is not None else position
+            raise DataError(f"{prefix}row {row}: the date{where} is missing; every row needs a date")
+        return days
+    days = np.empty(len(values), dtype="datetime64[D]")
+    first_offset: int | None = None
+    for position, value in enumerate(values):
+        row = rows[position] if rows is not None else position
+        if _is_missing(value):
+            raise DataError(f"{prefix}row {row}: the date{where} is missing; every row needs a date")
+        parsed = _local_day(value)
+        if parsed is None:
+            raise DataError(
+                f"{prefix}row {row}: {_show(value)}{where} is not an ISO date 'YYYY-MM-DD' (a time and a UTC "
+                "offset may follow, as in '2024-01-02 16:00:00-05:00')"
+            )
+        days[position], offset = parsed
+        if position == 0:
+            first_offset = offset
+        elif offset != first_offset:
+            first_row = rows[0] if rows is not None else 0
+            raise DataError(
+                f"{prefix}row {row}: {_show(value)}{where} has {_describe_offset(offset)}, but row {first_row} "
+                f"({_show(values[0])}) has {_describe_offset(first_offset, short=True)}; every date of the data "
+                "must carry the same offset, or none, since the calendar date is kept as written: write the dates "
+                "in one offset, or as 'YYYY-MM-DD'"
+            )
+    return days
+
+
+def _is_missing(value: object) -> bool:
+    """Whether a date cell is empty: ``None``, NaN, NaT or ``pandas.NA``."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are the values not equal to themselves
+    except TypeError:  # pandas.NA refuses to be a bool
+        return True
+    except ValueError:  # an array in a cell: not missing, and not a date either
+        return False
+
+
+def _local_day(value: object) -> tuple[np.datetime64, int | None] | None:
+    """The local calendar day of a date value and its UTC offset in seconds (``None`` if naive), or ``None``."""
+    if isinstance(value, str):
+        return _parse_timestamp(value)
+    if isinstance(value, datetime.datetime):  # pandas.Timestamp included
+        offset = value.utcoffset()
+        return np.datetime64(value.date(), "D"), None if offset is None else int(offset.total_seconds())
+    if isinstance(value, datetime.date):
+        return np.datetime64(value, "D"), None
+    if isinstance(value, np.datetime64):
+        return value.astype("datetime64[D]"), None
+    return None
+
+
+def _parse_timestamp(text: str) -> tuple[np.datetime64, int | None] | None:
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        day = np.datetime64(match["date"], "D")
+    except ValueError:  # such as 2024-02-30
+        return None
+    limits = (("hour", 23), ("minute", 59), ("second", 59), ("offset_hours", 23), ("offset_minutes", 59))
+    if any(match[part] is not None and int(match[part]) > limit for part, limit in limits):
+        return None
+    if match["offset"] is None:
+        return day, None
+    if match["sign"] is None:  # Z
+        return day, 0
+    seconds = 3600 * int(match["offset_hours"]) + 60 * int(match["offset_minutes"] or 0)
+    return day, -seconds if match["sign"] == "-" else seconds
+
+
+def _describe_offset(seconds: int | None, short: bool = False) -> str:
+    if seconds is None:
+        return "none" if short else "no UTC offset"
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, rest = divmod(rest, 60)
+    text = f"{sign}{hours:02d}:{minutes:02d}" + (f":{rest:02d}" if rest else "")
+    return text if short else f"UTC offset {text}"
+
+
+def _show(value: object) -> str:
+    """A cell's value as written: strings quoted, dates and times in ISO form."""
+    if isinstance(value, (datetime.date, np.datetime64)):
+        return f"'{value}'"
+    return repr(value)
 
 
 def check_missing_policy(missing: object, ffill_limit: object) -> None:
@@ -141,7 +289,7 @@ prices (open, high, low, close) must be finite and > 0 (1 invalid value in close
     """
     check_missing_policy(missing, ffill_limit)
     prefix = f"{source}: " if source else ""
-    days = _as_dates(dates, prefix)
+    days = parse_dates(dates, source=source)
     names = tuple(str(name) for name in tickers)
     _check_dates(days, prefix)
     _check_tickers(names, prefix)
@@ -158,19 +306,6 @@ prices (open, high, low, close) must be finite and > 0 (1 invalid value in close
         low=panels.get("low"),
         volume=panels.get("volume"),
     )
-
-
-def _as_dates(dates: Sequence[object] | np.ndarray, prefix: str) -> np.ndarray:
-    try:
-        days = np.array(dates, dtype="datetime64[D]")
-    except (TypeError, ValueError) as error:
-        raise DataError(f"{prefix}dates must be ISO dates 'YYYY-MM-DD': {error}") from None
-    if days.ndim != 1:
-        raise DataError(f"{prefix}dates must be one-dimensional, got shape {days.shape}")
-    missing = np.isnat(days)
-    if missing.any():
-        raise DataError(f"{prefix}the date of row {int(np.argmax(missing))} is missing; every row needs a date")
-    return days
 
 
 def _check_dates(days: np.ndarray, prefix: str) -> None:

@@ -318,6 +318,38 @@ class FileLoaderContract:
         with pytest.raises(DataError, match=r"row 4: '05/01/2000' in column 'date' is not an ISO date"):
             self.loader(path=self.write(frame, tmp_path)).load()
 
+    @pytest.mark.parametrize("layout", ["wide", "long"])
+    @pytest.mark.parametrize("time", ["00:00:00+09:00", "23:30:00-05:00", "16:00Z", "09:30"])
+    def test_dates_with_a_time_and_offset_keep_the_date_as_written(
+        self, synthetic: MarketData, tmp_path: Path, layout: str, time: str
+    ) -> None:
+        frame = wide_frame(synthetic) if layout == "wide" else long_frame(synthetic)
+        column = "date" if layout == "wide" else "Date"
+        frame[column] = frame[column] + " " + time
+        data = self.loader(path=self.write(frame, tmp_path), layout=layout).load()
+        np.testing.assert_array_equal(data.dates, synthetic.dates)
+        np.testing.assert_array_equal(data.close, synthetic.close)
+
+    def test_mixed_offsets_name_the_first_row_that_differs(self, synthetic: MarketData, tmp_path: Path) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = frame["date"] + " 00:00:00+09:00"
+        frame.loc[5:, "date"] = frame.loc[5:, "date"].str.replace("+09:00", "+08:00")
+        expected = (
+            rf"row 5: '{synthetic.dates[5]} 00:00:00\+08:00' in column 'date' has UTC offset \+08:00, but row 0 "
+            rf"\('{synthetic.dates[0]} 00:00:00\+09:00'\) has \+09:00"
+        )
+        with pytest.raises(DataError, match=expected):
+            self.loader(path=self.write(frame, tmp_path)).load()
+
+    def test_mixed_offsets_in_a_long_file_name_the_first_row_in_file_order(
+        self, synthetic: MarketData, tmp_path: Path
+    ) -> None:
+        frame = long_frame(synthetic).reset_index(drop=True)  # shuffled rows, numbered in file order
+        frame["Date"] = frame["Date"] + "T10:00-05:00"
+        frame.loc[[7, 40], "Date"] = frame.loc[[7, 40], "Date"].str.replace("-05:00", "-04:00")
+        with pytest.raises(DataError, match=r"row 7: '.*T10:00-04:00' in column 'Date' has UTC offset -04:00"):
+            self.loader(path=self.write(frame, tmp_path), layout="long").load()
+
     @pytest.mark.parametrize(
         ("kwargs", "key"),
         [
@@ -352,6 +384,21 @@ class TestCSVLoader(FileLoaderContract):
         with pytest.raises(DataError, match=r"column 'AAA' appears twice in the header"):
             CSVLoader(path=str(path)).load()
 
+    def test_same_offset_data_loads_identically_from_csv_and_parquet(
+        self, synthetic: MarketData, tmp_path: Path
+    ) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize("Asia/Tokyo")  # midnight in Tokyo
+        frame.to_csv(tmp_path / "prices.csv", index=False)  # written as 2000-01-03 00:00:00+09:00
+        frame.to_parquet(tmp_path / "prices.parquet", index=False)  # a timezone-aware timestamp column
+        assert "00:00:00+09:00" in (tmp_path / "prices.csv").read_text()
+        from_csv = CSVLoader(path=str(tmp_path / "prices.csv")).load()
+        from_parquet = ParquetLoader(path=str(tmp_path / "prices.parquet")).load()
+        np.testing.assert_array_equal(from_csv.dates, synthetic.dates)
+        np.testing.assert_array_equal(from_parquet.dates, synthetic.dates)
+        np.testing.assert_array_equal(from_csv.close, from_parquet.close)
+        assert from_csv.fingerprint() == from_parquet.fingerprint()
+
     def test_garbage_file_is_a_data_error(self, tmp_path: Path) -> None:
         path = tmp_path / "prices.csv"
         path.write_bytes(b"\xff\xfe\x00garbage")
@@ -368,6 +415,33 @@ class TestParquetLoader(FileLoaderContract):
         frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
         data = ParquetLoader(path=self.write(frame, tmp_path)).load()
         np.testing.assert_array_equal(data.dates, synthetic.dates)
+
+    @pytest.mark.parametrize(
+        ("zone", "time"), [("Asia/Tokyo", "00:30"), ("America/New_York", "23:00"), ("UTC", "23:59"), (None, "23:59")]
+    )
+    @pytest.mark.parametrize("layout", ["wide", "long"])
+    def test_timestamp_columns_give_their_local_dates(
+        self, synthetic: MarketData, tmp_path: Path, zone: str | None, time: str, layout: str
+    ) -> None:
+        frame = wide_frame(synthetic) if layout == "wide" else long_frame(synthetic)
+        column = "date" if layout == "wide" else "Date"
+        stamps = pd.to_datetime(frame[column] + " " + time)
+        frame[column] = stamps if zone is None else stamps.dt.tz_localize(zone)
+        data = ParquetLoader(path=self.write(frame, tmp_path), layout=layout).load()
+        np.testing.assert_array_equal(data.dates, synthetic.dates)
+
+    def test_date_columns_are_read(self, synthetic: MarketData, tmp_path: Path) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date  # written as a Parquet date32 column
+        data = ParquetLoader(path=self.write(frame, tmp_path)).load()
+        np.testing.assert_array_equal(data.dates, synthetic.dates)
+
+    def test_missing_timestamp_names_the_row(self, synthetic: MarketData, tmp_path: Path) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize("Asia/Tokyo")
+        frame.loc[3, "date"] = pd.NaT
+        with pytest.raises(DataError, match=r"row 3: the date in column 'date' is missing; every row needs a date"):
+            ParquetLoader(path=self.write(frame, tmp_path)).load()
 
     def test_not_a_parquet_file(self, tmp_path: Path) -> None:
         path = tmp_path / "prices.parquet"

@@ -1,5 +1,7 @@
+import datetime
 import re
 import warnings
+import zoneinfo
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from framework.data.validation import (
     MISSING_POLICIES,
     build_market_data,
     check_missing_policy,
+    parse_dates,
     parse_iso_date,
 )
 
@@ -38,6 +41,88 @@ class TestParseIsoDate:
         with pytest.raises(ConfigError, match=r"^end: expected an ISO date 'YYYY-MM-DD'") as error:
             parse_iso_date("end", value)
         assert repr(value) in str(error.value)
+
+
+def as_text(days: np.ndarray) -> list[str]:
+    return [str(day) for day in days]
+
+
+class TestParseDates:
+    @pytest.mark.parametrize(
+        ("values", "expected"),
+        [
+            (["2024-01-02", "2024-01-03"], ["2024-01-02", "2024-01-03"]),
+            # the calendar date as written, not the UTC date (2024-01-01 15:00 and 2024-01-03 04:30 in UTC)
+            (["2024-01-02 00:00:00+09:00"], ["2024-01-02"]),
+            (["2024-01-02T23:30:00-05:00"], ["2024-01-02"]),
+            (["2024-01-02 00:00:00+09:00", "2024-01-03 00:00:00+09:00"], ["2024-01-02", "2024-01-03"]),
+            (["2024-01-02T23:30:00-05:00", "2024-01-03T23:30:00-0500"], ["2024-01-02", "2024-01-03"]),
+            (["2024-01-02T16:00Z", "2024-01-03 16:00:00.250+00:00"], ["2024-01-02", "2024-01-03"]),
+            (["2024-01-02 16", " 2024-01-03 16:00:00,5 "], ["2024-01-02", "2024-01-03"]),
+            (["2024-01-02 09:00:00 +09", "2024-01-03 09:00:00 +0900"], ["2024-01-02", "2024-01-03"]),
+        ],
+    )
+    def test_strings_give_the_date_as_written(self, values: list[str], expected: list[str]) -> None:
+        assert as_text(parse_dates(values)) == expected
+
+    def test_timezone_aware_datetimes_give_their_local_date(self) -> None:
+        tokyo, new_york = zoneinfo.ZoneInfo("Asia/Tokyo"), zoneinfo.ZoneInfo("America/New_York")
+        assert as_text(parse_dates([datetime.datetime(2024, 1, 2, 0, 30, tzinfo=tokyo)])) == ["2024-01-02"]
+        # one zone, hence one offset: winter and summer offsets of New York differ (-05:00, -04:00)
+        winter = datetime.datetime(2024, 1, 2, 23, 0, tzinfo=new_york)
+        with pytest.raises(DataError, match=r"row 1: '2024-07-02 23:00:00-04:00' has UTC offset -04:00"):
+            parse_dates([winter, winter.replace(month=7)])
+
+    def test_dates_naive_datetimes_and_numpy_days(self) -> None:
+        values = [datetime.date(2024, 1, 2), datetime.datetime(2024, 1, 3, 23, 59), np.datetime64("2024-01-04T22")]
+        assert as_text(parse_dates(values)) == ["2024-01-02", "2024-01-03", "2024-01-04"]
+
+    def test_a_datetime64_array_is_cut_to_days(self) -> None:
+        values = np.array(["2024-01-02T23:59", "1969-12-31T12:00"], dtype="datetime64[m]")
+        assert as_text(parse_dates(values)) == ["2024-01-02", "1969-12-31"]
+
+    @pytest.mark.parametrize(
+        ("values", "expected"),
+        [
+            (["2024-01-02 00:00+09:00", "2024-01-03 00:00+08:00"], "row 1: '2024-01-03 00:00+08:00' has UTC offset "
+             "+08:00, but row 0 ('2024-01-02 00:00+09:00') has +09:00"),
+            (["2024-01-02", "2024-01-03", "2024-01-04T10:00Z"], "row 2: '2024-01-04T10:00Z' has UTC offset +00:00, "
+             "but row 0 ('2024-01-02') has none"),
+            (["2024-01-02T10:00-05:00", "2024-01-03T10:00"], "row 1: '2024-01-03T10:00' has no UTC offset, but "
+             "row 0 ('2024-01-02T10:00-05:00') has -05:00"),
+        ],
+    )  # fmt: skip
+    def test_mixed_offsets_name_the_first_row_that_differs(self, values: list[str], expected: str) -> None:
+        with pytest.raises(DataError, match=re.escape(expected)) as error:
+            parse_dates(values)
+        assert "every date of the data must carry the same offset, or none" in str(error.value)
+
+    def test_the_same_offset_written_two_ways_is_one_offset(self) -> None:
+        assert as_text(parse_dates(["2024-01-02T10:00Z", "2024-01-03T10:00+00:00"])) == ["2024-01-02", "2024-01-03"]
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "2024-02-30", "2024-13-01", "01/02/2024", "2024-1-2", "20240102", "2024-01", "next day", "",
+            "2024-01-02 24:00", "2024-01-02 10:60", "2024-01-02 10:00:61", "2024-01-02 10:00 UTC",
+            "2024-01-02+09:00", "2024-01-02 10:00+25:00", 20240102, 1.5, True,
+        ],
+    )  # fmt: skip
+    def test_unparseable_values_name_the_row_column_and_value(self, value: object) -> None:
+        expected = f"prices.csv: row 7: {value!r} in column 'Date' is not an ISO date 'YYYY-MM-DD'"
+        with pytest.raises(DataError, match=f"^{re.escape(expected)}"):
+            parse_dates(["2024-01-01", value], source="prices.csv", column="Date", rows=[6, 7])
+
+    @pytest.mark.parametrize("value", [None, float("nan"), np.datetime64("NaT")])
+    def test_missing_dates_name_the_row(self, value: object) -> None:
+        with pytest.raises(DataError, match=r"^row 1: the date is missing; every row needs a date$"):
+            parse_dates(["2024-01-02", value])
+        with pytest.raises(DataError, match=r"^f: row 5: the date in column 'd' is missing"):
+            parse_dates(np.array(["2024-01-02", "NaT"], dtype="datetime64[D]"), source="f", column="d", rows=[4, 5])
+
+    def test_two_dimensional_arrays_are_rejected(self) -> None:
+        with pytest.raises(DataError, match=r"dates must be one-dimensional, got shape \(1, 2\)"):
+            parse_dates(np.array([["2024-01-02", "2024-01-03"]]))
 
 
 class TestCheckMissingPolicy:
@@ -238,9 +323,13 @@ class TestBuildMarketData:
             build(fields={"close": closes(), "high": closes()[:, :2]})
 
     def test_unreadable_dates(self) -> None:
-        with pytest.raises(DataError, match=r"dates must be ISO dates"):
+        with pytest.raises(DataError, match=r"^row 1: 'next day' is not an ISO date 'YYYY-MM-DD'"):
             build(dates=["2024-01-02", "next day", "2024-01-04", "2024-01-05", "2024-01-08"])
 
     def test_no_tickers(self) -> None:
         with pytest.raises(DataError, match=r"no tickers"):
             build_market_data(DATES, [], {"close": np.empty((5, 0))})
+
+    def test_dates_with_an_offset_keep_the_date_as_written(self) -> None:
+        dates = [f"{day} 00:00:00+09:00" for day in DATES]
+        np.testing.assert_array_equal(build(dates=dates).dates, np.array(DATES, dtype="datetime64[D]"))
