@@ -22,7 +22,14 @@ from framework.core.checks import is_int, is_number
 from framework.core.component import Component
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
-from framework.data.validation import build_market_data, check_missing_policy, parse_dates, parse_iso_date
+from framework.data.validation import (
+    DEFAULT_MAX_DAILY_MOVE,
+    build_market_data,
+    check_max_daily_move,
+    check_missing_policy,
+    parse_dates,
+    parse_iso_date,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,10 +61,13 @@ def _check_range_params(start: object, end: object) -> tuple[np.datetime64 | Non
     return first, last
 
 
-def _check_common(tickers: object, start: object, end: object, missing: object, ffill_limit: object) -> None:
+def _check_common(
+    tickers: object, start: object, end: object, missing: object, ffill_limit: object, max_daily_move: object
+) -> None:
     _check_tickers_param(tickers)
     _check_range_params(start, end)
     check_missing_policy(missing, ffill_limit)
+    check_max_daily_move(max_daily_move)
 
 
 def _check_int(key: str, value: object, minimum: int) -> None:
@@ -141,6 +151,9 @@ class SP500Loader(Component):
         missing: Missing-value policy (``error``, ``ffill``, ``drop_ticker``), see
             :func:`~framework.data.validation.build_market_data`.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
+            :class:`~framework.data.validation.DataWarning` (5: a close above 5x or below 1/5 of the previous
+            one); ``None`` turns the check off.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -159,13 +172,15 @@ class SP500Loader(Component):
         end: str | None = None,
         missing: str = "error",
         ffill_limit: int | None = None,
+        max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     ) -> None:
         self.tickers = tickers
         self.start = start
         self.end = end
         self.missing = missing
         self.ffill_limit = ffill_limit
-        _check_common(tickers, start, end, missing, ffill_limit)
+        self.max_daily_move = max_daily_move
+        _check_common(tickers, start, end, missing, ffill_limit, max_daily_move)
 
     def load(self) -> MarketData:
         """Read the bundled file and return the selected tickers and dates.
@@ -187,6 +202,7 @@ class SP500Loader(Component):
             {"close": closes[np.ix_(rows, columns)]},
             missing=self.missing,
             ffill_limit=self.ffill_limit,
+            max_daily_move=self.max_daily_move,
             source="sp500",
         )
 
@@ -233,6 +249,7 @@ def frame_to_market_data(
     end: str | None = None,
     missing: str = "error",
     ffill_limit: int | None = None,
+    max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     source: str = "frame",
 ) -> MarketData:
     """Turn a table of prices into a validated :class:`MarketData` (shared by the file loaders).
@@ -259,6 +276,7 @@ def frame_to_market_data(
         end: Last date kept (ISO), ``None`` for no bound.
         missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is a warning, ``None`` for no check.
         source: Name of the source (the file path) prefixing error messages.
 
     Returns:
@@ -281,7 +299,7 @@ def frame_to_market_data(
 
     """
     _check_file_params(layout, date_column, ticker_column, field)
-    _check_common(tickers, start, end, missing, ffill_limit)
+    _check_common(tickers, start, end, missing, ffill_limit, max_daily_move)
     date_name = _require_column(frame, date_column, source)
     if layout == "wide":
         dates, names, fields = _wide_panel(frame, date_name, source)
@@ -297,6 +315,7 @@ def frame_to_market_data(
         {name: values[np.ix_(rows, selected)] for name, values in fields.items()},
         missing=missing,
         ffill_limit=ffill_limit,
+        max_daily_move=max_daily_move,
         source=source,
     )
 
@@ -453,6 +472,7 @@ class _FileLoader(Component):
         end: str | None = None,
         missing: str = "error",
         ffill_limit: int | None = None,
+        max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     ) -> None:
         self.path = path
         self.layout = layout
@@ -464,10 +484,11 @@ class _FileLoader(Component):
         self.end = end
         self.missing = missing
         self.ffill_limit = ffill_limit
+        self.max_daily_move = max_daily_move
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError(f"path: must be the path of a file, got {path!r}")
         _check_file_params(layout, date_column, ticker_column, field)
-        _check_common(tickers, start, end, missing, ffill_limit)
+        _check_common(tickers, start, end, missing, ffill_limit, max_daily_move)
 
     def load(self) -> MarketData:
         """Read the file and return the selected tickers and dates.
@@ -498,6 +519,7 @@ class _FileLoader(Component):
             end=self.end,
             missing=self.missing,
             ffill_limit=self.ffill_limit,
+            max_daily_move=self.max_daily_move,
             source=str(self.path),
         )
 
@@ -521,6 +543,9 @@ class CSVLoader(_FileLoader):
         end: Last date kept (ISO), ``None`` for no bound.
         missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
+            :class:`~framework.data.validation.DataWarning` (5: a close above 5x or below 1/5 of the previous
+            one, or a bar whose high is above 5x its low); ``None`` turns the check off.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -569,6 +594,7 @@ class ParquetLoader(_FileLoader):
         end: Last date kept (ISO), ``None`` for no bound.
         missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is a warning, see :class:`CSVLoader`.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -612,6 +638,9 @@ class SyntheticLoader(Component):
         correlation: Pairwise correlation of daily returns, in [0, 1].
         annual_drift: GBM drift ``mu``: the expected price grows by ``exp(annual_drift)`` a year.
         annual_volatility: Annual volatility, > 0.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
+            :class:`~framework.data.validation.DataWarning`, as for the file loaders (only a very high
+            ``annual_volatility`` reaches 5); ``None`` turns the check off.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -634,6 +663,7 @@ class SyntheticLoader(Component):
         correlation: float = 0.3,
         annual_drift: float = 0.06,
         annual_volatility: float = 0.25,
+        max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     ) -> None:
         self.n_tickers = n_tickers
         self.n_days = n_days
@@ -642,6 +672,7 @@ class SyntheticLoader(Component):
         self.correlation = correlation
         self.annual_drift = annual_drift
         self.annual_volatility = annual_volatility
+        self.max_daily_move = max_daily_move
         _check_int("n_tickers", n_tickers, 1)
         _check_int("n_days", n_days, 2)
         _check_int("seed", seed, 0)
@@ -651,6 +682,7 @@ class SyntheticLoader(Component):
         _check_float("correlation", correlation, 0.0, 1.0, "a number in [0, 1]")
         _check_float("annual_drift", annual_drift, -10.0, 10.0, "a number in [-10, 10] (0.06 is 6% a year)")
         _check_float("annual_volatility", annual_volatility, 1e-12, 10.0, "a number in (0, 10] (0.25 is 25%)")
+        check_max_daily_move(max_daily_move)
 
     def load(self) -> MarketData:
         """Generate the panel.
@@ -684,6 +716,7 @@ class SyntheticLoader(Component):
             dates,
             [f"T{j:0{width}d}" for j in range(count)],
             {"open": open_, "high": high, "low": low, "close": close, "volume": volume},
+            max_daily_move=self.max_daily_move,
             source="synthetic",
             copy=False,
         )

@@ -2,6 +2,7 @@ import csv
 import gzip
 import importlib.util
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import MarketData
 from framework.data import (
     CSVLoader,
+    DataWarning,
     ParquetLoader,
     SP500Loader,
     SyntheticLoader,
@@ -93,14 +95,26 @@ class TestSP500Loader:
             ({"tickers": ["AAPL", "AAPL"]}, "tickers"),
             ({"missing": "skip"}, "missing"),
             ({"ffill_limit": 0}, "ffill_limit"),
+            ({"max_daily_move": 1}, "max_daily_move"),
+            ({"max_daily_move": "5"}, "max_daily_move"),
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
         with pytest.raises(ConfigError, match=rf"^{key}: "):
             SP500Loader(**kwargs)
 
+    def test_the_bundled_data_has_no_move_beyond_the_default_factor(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            SP500Loader().load()
+        with pytest.warns(DataWarning, match=r"^sp500: \d+ one-day price moves beyond max_daily_move=1.2 "):
+            SP500Loader(tickers=["AMD"], max_daily_move=1.2).load()
+
     def test_parameters_are_stored_unchanged(self) -> None:
-        params = {"tickers": ["KO"], "start": "2000-01-03", "end": None, "missing": "ffill", "ffill_limit": 3}
+        params = {
+            "tickers": ["KO"], "start": "2000-01-03", "end": None, "missing": "ffill", "ffill_limit": 3,
+            "max_daily_move": 10,
+        }  # fmt: skip
         assert SP500Loader(**params).get_params() == params
 
 
@@ -194,11 +208,20 @@ class TestSyntheticLoader:
             ({"annual_drift": float("nan")}, "annual_drift"),
             ({"annual_volatility": 0.0}, "annual_volatility"),
             ({"annual_volatility": "high"}, "annual_volatility"),
+            ({"max_daily_move": 0.5}, "max_daily_move"),
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
         with pytest.raises(ConfigError, match=rf"^{key}: "):
             SyntheticLoader(**kwargs)
+
+    def test_moves_beyond_max_daily_move_warn_only_at_extreme_volatility(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            SyntheticLoader(n_tickers=50, n_days=500, seed=2).load()
+            SyntheticLoader(n_tickers=50, n_days=500, seed=2, annual_volatility=10.0, max_daily_move=None).load()
+        with pytest.warns(DataWarning, match=r"^synthetic: \d+ one-day price moves beyond max_daily_move=5"):
+            SyntheticLoader(n_tickers=50, n_days=500, seed=2, annual_volatility=10.0).load()
 
 
 def wide_frame(data: MarketData) -> pd.DataFrame:
@@ -350,6 +373,21 @@ class FileLoaderContract:
         with pytest.raises(DataError, match=r"row 7: '.*T10:00-04:00' in column 'Date' has UTC offset -04:00"):
             self.loader(path=self.write(frame, tmp_path), layout="long").load()
 
+    def test_a_large_one_day_move_is_a_warning_naming_the_file_ticker_and_date(
+        self, synthetic: MarketData, tmp_path: Path
+    ) -> None:
+        frame = wide_frame(synthetic)
+        frame.loc[10:, "T002"] *= 8.0
+        path = self.write(frame, tmp_path)
+        expected = rf"^{path}: 1 one-day price move beyond max_daily_move=5 .*: ticker 'T002' on {synthetic.dates[10]} "
+        with pytest.warns(DataWarning, match=expected):
+            data = self.loader(path=path).load()
+        np.testing.assert_array_equal(data.close[:, 2], frame["T002"].to_numpy())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            self.loader(path=path, max_daily_move=10).load()
+            self.loader(path=path, max_daily_move=None).load()
+
     @pytest.mark.parametrize(
         ("kwargs", "key"),
         [
@@ -360,6 +398,8 @@ class FileLoaderContract:
             ({"path": None}, "path"),
             ({"start": "1st May"}, "start"),
             ({"missing": None}, "missing"),
+            ({"max_daily_move": -5}, "max_daily_move"),
+            ({"max_daily_move": True}, "max_daily_move"),
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
@@ -367,10 +407,11 @@ class FileLoaderContract:
             self.loader(**{"path": "prices", **kwargs})
 
     def test_parameters_are_stored_unchanged(self) -> None:
-        loader = self.loader(path="p", layout="long", tickers=["A"], missing="drop_ticker")
+        loader = self.loader(path="p", layout="long", tickers=["A"], missing="drop_ticker", max_daily_move=None)
         assert loader.get_params() == {
             "path": "p", "layout": "long", "date_column": "date", "ticker_column": "ticker", "field": "close",
             "tickers": ["A"], "start": None, "end": None, "missing": "drop_ticker", "ffill_limit": None,
+            "max_daily_move": None,
         }  # fmt: skip
 
 
@@ -508,6 +549,14 @@ class TestDataConfigs:
         assert isinstance(loader, SyntheticLoader)
         assert loader.seed == 42 and loader.n_tickers == 20 and loader.n_days == 2520
         assert loader.get_params() == {**SyntheticLoader().get_params(), "seed": 42}
+
+    @pytest.mark.parametrize("name", ["csv", "parquet", "sp500", "synthetic"])
+    def test_every_data_config_sets_max_daily_move_to_the_default(self, name: str) -> None:
+        config = OmegaConf.load(CONF / "data" / f"{name}.yaml")
+        assert config.max_daily_move == 5.0
+        loader = self.compose(name, path="prices.x", max_daily_move=None) if name in ("csv", "parquet") else None
+        loader = loader or self.compose(name, max_daily_move=None)
+        assert loader.max_daily_move is None
 
     @pytest.mark.parametrize(("name", "cls"), [("csv", CSVLoader), ("parquet", ParquetLoader)])
     def test_file_configs_require_a_path(self, name: str, cls: type) -> None:
