@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -284,8 +285,10 @@ def frame_to_market_data(
 
     Raises:
         ConfigError: For an invalid parameter.
-        DataError: For a missing column (listing the columns present), a value that is not a number or date,
-            a repeated (date, ticker) row, absent tickers, or any failure of
+        DataError: For a missing column (listing the columns present); a value that is not a number or a date;
+            dates with different UTC offsets; in the wide layout, a column without a name or not holding
+            numbers (true/false or text); in the long layout, a row without a ticker, a field column not
+            holding numbers or a repeated (date, ticker) row; absent tickers; or any failure of
             :func:`~framework.data.validation.build_market_data`.
 
     Example:
@@ -370,30 +373,57 @@ def _frame_dates(series: pd.Series, source: str) -> np.ndarray:
     return days[codes]
 
 
-def _numeric(series: pd.Series, source: str, describe: Callable[[int], str]) -> np.ndarray:
-    """Convert a column to float64; a non-numeric cell is a DataError described by ``describe(row)``."""
+def _numeric(series: pd.Series, source: str, describe: Callable[[int], str], holds: str) -> np.ndarray:
+    """Convert a column to float64.
+
+    A true/false column, or one without a single number, is a DataError naming the column and saying what it
+    ``holds``; a non-numeric cell among numbers is a DataError described by ``describe(row)``.
+    """
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(series) or (
+        series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "boolean"
+    ):
+        raise DataError(f"{source}: column '{series.name}' holds true/false values, not numbers; {holds}")
+    if pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     coerced = pd.to_numeric(series, errors="coerce")
     bad = (coerced.isna() & series.notna()).to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
+        if coerced.isna().all():
+            raise DataError(
+                f"{source}: column '{series.name}' is not numeric (row {series.index[row]} holds "
+                f"{series.iloc[row]!r}); {holds}"
+            )
         raise DataError(f"{source}: {describe(row)}: {series.iloc[row]!r} is not a number")
     return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# What pandas calls a column whose header cell is empty.
+_UNNAMED = re.compile(r"Unnamed: \d+(?:_level_\d+)?")
 
 
 def _wide_panel(
     frame: pd.DataFrame, date_name: object, source: str
 ) -> tuple[np.ndarray, tuple[str, ...], dict[str, np.ndarray]]:
-    dates = _frame_dates(frame[date_name], source)
+    holds = (
+        f"in the wide layout every column but '{date_name}' holds the close prices of the ticker it is named "
+        "after: remove the column, or use layout='long', which ignores other columns"
+    )
     positions = [j for j, label in enumerate(frame.columns) if label != date_name]
+    for position in positions:
+        label = frame.columns[position]
+        if label is None or not str(label).strip() or _UNNAMED.fullmatch(str(label)):
+            read_as = f" (read as '{label}')" if label is not None and str(label).strip() else ""
+            index = " (DataFrame.to_csv writes its index as such a column unless index=False)" if position == 0 else ""
+            raise DataError(f"{source}: column {position + 1} has no name in the header{read_as}; {holds}{index}")
+    dates = _frame_dates(frame[date_name], source)
     names = tuple(str(frame.columns[j]) for j in positions)
     closes = np.empty((len(dates), len(names)))
     for column, (position, name) in enumerate(zip(positions, names, strict=True)):
         where = functools.partial(_describe_cell, dates, np.full(len(dates), name), "close")
-        closes[:, column] = _numeric(frame.iloc[:, position], source, where)
+        closes[:, column] = _numeric(frame.iloc[:, position], source, where, holds)
     return dates, names, {"close": closes}
 
 
@@ -420,16 +450,24 @@ def _long_panel(
             continue
         panel = np.full((len(days), len(names)), np.nan)
         where = functools.partial(_describe_cell, dates, labels[ticker_codes], name)
-        panel[day_codes, ticker_codes] = _numeric(frame[label], source, where)
+        holds = f"in the long layout column '{label}' holds the {name} of each row"
+        panel[day_codes, ticker_codes] = _numeric(frame[label], source, where, holds)
         fields[name] = panel
     return days, names, fields
 
 
 def _long_rows(frame: pd.DataFrame, ticker_name: object, wanted: Sequence[str] | None, source: str) -> pd.DataFrame:
     """Rows with a ticker, keeping only ``wanted`` ones (so their dates alone make the calendar)."""
-    unnamed = frame[ticker_name].isna().to_numpy()
+    import pandas as pd
+
+    codes, uniques = pd.factorize(frame[ticker_name])  # an empty cell has code -1
+    blank = [code for code, name in enumerate(uniques) if not str(name).strip()]
+    unnamed = (codes < 0) | np.isin(codes, blank)
     if unnamed.any():
-        raise DataError(f"{source}: row {frame.index[int(np.argmax(unnamed))]} has no ticker in column '{ticker_name}'")
+        raise DataError(
+            f"{source}: row {frame.index[int(np.argmax(unnamed))]} has no ticker in column '{ticker_name}'; "
+            "every row needs a ticker name"
+        )
     if wanted is None:
         return frame
     labels = frame[ticker_name].astype(str)
@@ -459,6 +497,9 @@ def _check_unique_rows(
 
 class _FileLoader(Component):
     """Shared parameters and ``load`` of :class:`CSVLoader` and :class:`ParquetLoader`."""
+
+    #: Suffix of the files the loader reads, to suggest some when ``path`` is a directory.
+    _suffix = ""
 
     def __init__(
         self,
@@ -497,11 +538,18 @@ class _FileLoader(Component):
             The validated panel.
 
         Raises:
-            DataError: If the file is missing or unreadable (naming the path), or its content is invalid (see
-                :func:`frame_to_market_data`).
+            DataError: If the file is missing, a directory or unreadable (naming the path), or its content is
+                invalid (see :func:`frame_to_market_data`).
+
+        Warns:
+            DataWarning: For one-day price moves beyond ``max_daily_move``.
 
         """
         path = Path(self.path).expanduser()
+        if path.is_dir():
+            raise DataError(
+                f"{self.path}: is a directory, but the path (data.path) must name a file; {self._describe_folder(path)}"
+            )
         if not path.is_file():
             raise DataError(f"{self.path}: file not found (looked for {path.resolve()})")
         try:
@@ -522,6 +570,14 @@ class _FileLoader(Component):
             max_daily_move=self.max_daily_move,
             source=str(self.path),
         )
+
+    def _describe_folder(self, folder: Path) -> str:
+        """Name a few files of the loader's kind in ``folder``, to help pick one."""
+        candidates = sorted(entry.name for entry in folder.glob(f"*{self._suffix}") if entry.is_file())
+        if not candidates:
+            return f"it holds no {self._suffix} file"
+        shown = ", ".join(candidates[:5]) + (f" and {len(candidates) - 5} more" if len(candidates) > 5 else "")
+        return f"{self._suffix} files in it: {shown}"
 
     def _read(self, path: Path) -> pd.DataFrame:
         raise NotImplementedError
@@ -561,6 +617,8 @@ class CSVLoader(_FileLoader):
 
     """
 
+    _suffix = ".csv"
+
     def _read(self, path: Path) -> pd.DataFrame:
         import pandas as pd
 
@@ -574,6 +632,8 @@ def _check_unique_header(path: Path) -> None:
         header = next(csv.reader(file), [])
     seen: set[str] = set()
     for name in header:
+        if not name.strip():  # pandas names it 'Unnamed: N'; the wide layout reports it
+            continue
         if name in seen:
             raise DataError(f"{path}: column '{name}' appears twice in the header; tickers must be unique")
         seen.add(name)
@@ -611,6 +671,8 @@ class ParquetLoader(_FileLoader):
         >>> folder.cleanup()
 
     """
+
+    _suffix = ".parquet"
 
     def _read(self, path: Path) -> pd.DataFrame:
         import pandas as pd

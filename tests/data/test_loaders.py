@@ -1,8 +1,10 @@
 import csv
 import gzip
 import importlib.util
+import re
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -373,6 +375,54 @@ class FileLoaderContract:
         with pytest.raises(DataError, match=r"row 7: '.*T10:00-04:00' in column 'Date' has UTC offset -04:00"):
             self.loader(path=self.write(frame, tmp_path), layout="long").load()
 
+    def test_a_directory_as_path_says_a_file_is_expected(self, synthetic: MarketData, tmp_path: Path) -> None:
+        folder = tmp_path / "prices"
+        folder.mkdir()
+        with pytest.raises(
+            DataError, match=rf"^{folder}: is a directory, but the path \(data.path\) must name a file; "
+        ):
+            self.loader(path=str(folder)).load()
+        self.write(wide_frame(synthetic), folder, "daily")
+        with pytest.raises(DataError, match=rf"is a directory, .*; \.{self.suffix} files in it: daily\.{self.suffix}$"):
+            self.loader(path=str(folder)).load()
+
+    @pytest.mark.parametrize(
+        ("layout", "edit", "expected"),
+        [
+            ("wide", lambda f: f.assign(FLAG=[True, False] * 15), "column 'FLAG' holds true/false values, not numbers"),
+            ("wide", lambda f: f.assign(Sector="tech"), "column 'Sector' is not numeric (row 0 holds 'tech')"),
+            ("wide", lambda f: f.assign(**{"": 1.0}), "column 6 has no name in the header"),
+            ("wide", lambda f: f.assign(T001=f["T001"] * 1e300), "ticker 'T001' on {d0}: close = "),
+            ("long", lambda f: f.assign(Volume=True), "column 'Volume' holds true/false values, not numbers"),
+            ("long", lambda f: f.assign(Open="unknown"), "column 'Open' is not numeric (row "),
+            ("long", lambda f: f.assign(Ticker=f["Ticker"].where(f.index != 9, " ")), "row 9 has no ticker"),
+            ("long", lambda f: f.assign(Ticker=f["Ticker"].where(f.index != 9, "")), "row 9 has no ticker"),
+            ("long", lambda f: f.assign(High=f["Low"] * 0.99), "each bar needs low <= open, close <= high"),
+            ("long", lambda f: f.assign(Close=f["Close"].where(f.index != 5, 1e13)), "close = 10000000000000.0 is "
+             "invalid; prices above 1e+12 are rejected as corrupt"),
+            ("long", lambda f: f.assign(Volume=f["Volume"].where(f.index != 5, -1.0)), "volume = -1.0 is invalid"),
+            ("long", lambda f: f.assign(Date=f["Date"].where(f.index != 5, "2000-01-32")), "row 5: '2000-01-32' in "
+             "column 'Date' is not an ISO date"),
+        ],
+    )  # fmt: skip
+    def test_bad_files_are_data_errors_naming_the_fault(
+        self,
+        synthetic: MarketData,
+        tmp_path: Path,
+        layout: str,
+        edit: Callable[[pd.DataFrame], pd.DataFrame],
+        expected: str,
+    ) -> None:
+        frame = wide_frame(synthetic) if layout == "wide" else long_frame(synthetic).sort_index()
+        path = self.write(edit(frame), tmp_path)
+        with pytest.raises(DataError) as error:
+            self.loader(path=path, layout=layout).load()
+        message = str(error.value)
+        assert message.startswith(f"{path}: ")
+        assert expected.format(d0=synthetic.dates[0]) in message
+        unquoted = re.sub(r"'[^']*'", "", message)  # values quoted from the file are shown as written
+        assert not re.search(r"numpy|datetime64|Timestamp|\d{4}-\d{2}-\d{2}[T ]\d", unquoted)  # dates as dates
+
     def test_a_large_one_day_move_is_a_warning_naming_the_file_ticker_and_date(
         self, synthetic: MarketData, tmp_path: Path
     ) -> None:
@@ -423,6 +473,20 @@ class TestCSVLoader(FileLoaderContract):
         path = tmp_path / "prices.csv"
         path.write_text("date,AAA,BBB,AAA\n2024-01-02,1,2,3\n2024-01-03,1,2,3\n")
         with pytest.raises(DataError, match=r"column 'AAA' appears twice in the header"):
+            CSVLoader(path=str(path)).load()
+
+    def test_empty_header_cell_is_named_by_its_position(self, tmp_path: Path) -> None:
+        path = tmp_path / "prices.csv"
+        path.write_text("date,AAA,,BBB,\n2024-01-02,1,2,3,4\n2024-01-03,1,2,3,4\n")
+        with pytest.raises(
+            DataError, match=r"^\S+prices.csv: column 3 has no name in the header \(read as 'Unnamed: 2'\)"
+        ):
+            CSVLoader(path=str(path)).load()
+
+    def test_index_written_by_to_csv_is_named(self, synthetic: MarketData, tmp_path: Path) -> None:
+        path = tmp_path / "prices.csv"
+        wide_frame(synthetic).set_index("date").reset_index().to_csv(path)  # index=True: a first, unnamed column
+        with pytest.raises(DataError, match=r"column 1 has no name in the header .*unless index=False\)$"):
             CSVLoader(path=str(path)).load()
 
     def test_same_offset_data_loads_identically_from_csv_and_parquet(
