@@ -142,6 +142,7 @@ offset, or none, since the calendar date is kept as written: write the dates in 
             raise DataError(f"{prefix}row {row}: the date{where} is missing; every row needs a date")
         return days
     days = np.empty(len(values), dtype="datetime64[D]")
+    first_value: object = None
     first_offset: int | None = None
     for position, value in enumerate(values):
         row = rows[position] if rows is not None else position
@@ -155,12 +156,12 @@ offset, or none, since the calendar date is kept as written: write the dates in 
             )
         days[position], offset = parsed
         if position == 0:
-            first_offset = offset
+            first_value, first_offset = value, offset
         elif offset != first_offset:
             first_row = rows[0] if rows is not None else 0
             raise DataError(
                 f"{prefix}row {row}: {_show(value)}{where} has {_describe_offset(offset)}, but row {first_row} "
-                f"({_show(values[0])}) has {_describe_offset(first_offset, short=True)}; every date of the data "
+                f"({_show(first_value)}) has {_describe_offset(first_offset, short=True)}; every date of the data "
                 "must carry the same offset, or none, since the calendar date is kept as written: write the dates "
                 "in one offset, or as 'YYYY-MM-DD'"
             )
@@ -314,7 +315,8 @@ def build_market_data(
     - ``"drop_ticker"``: tickers with any NaN are dropped with a warning naming them.
 
     Args:
-        dates: Days of the rows, anything ``numpy`` reads as ``datetime64[D]`` (ISO strings, datetimes).
+        dates: Days of the rows: ISO strings (a time and UTC offset may follow), dates, datetimes or
+            ``datetime64``, read by :func:`parse_dates` (the calendar date as written).
         tickers: Ticker names of the columns.
         fields: Arrays of shape (days, tickers) keyed by field name among open, high, low, close, volume;
             ``close`` is required, ``None`` values are treated as absent.

@@ -4,6 +4,7 @@ import warnings
 import zoneinfo
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from framework.core.errors import ConfigError, DataError
@@ -122,6 +123,13 @@ class TestParseDates:
             parse_dates(["2024-01-02", value])
         with pytest.raises(DataError, match=r"^f: row 5: the date in column 'd' is missing"):
             parse_dates(np.array(["2024-01-02", "NaT"], dtype="datetime64[D]"), source="f", column="d", rows=[4, 5])
+
+    def test_pandas_values_are_read_the_same_way(self) -> None:
+        aware = pd.DatetimeIndex(["2024-01-02 00:30", "2024-01-03 00:30"]).tz_localize("Asia/Tokyo")
+        assert as_text(parse_dates(aware)) == ["2024-01-02", "2024-01-03"]  # not the UTC days, Jan 1 and 2
+        mixed = pd.Series(["2024-01-02T10:00+01:00", "2024-01-03T10:00+02:00"], index=[10, 11])
+        with pytest.raises(DataError, match=r"row 1: .* but row 0 \('2024-01-02T10:00\+01:00'\) has \+01:00"):
+            parse_dates(mixed)
 
     def test_two_dimensional_arrays_are_rejected(self) -> None:
         with pytest.raises(DataError, match=r"dates must be one-dimensional, got shape \(1, 2\)"):
