@@ -108,7 +108,8 @@ def _date_rows(dates: np.ndarray, start: object, end: object, source: str) -> np
     if count < 2:
         covers = f"{dates.min()} to {dates.max()}" if len(dates) else "no dates"
         raise DataError(
-            f"{source}: start={start}, end={end} leaves {count} bar(s), at least 2 are needed; the data covers {covers}"
+            f"{source}: start={first}, end={last} leaves {count} bar(s), at least 2 are needed; "
+            f"the data covers {covers}"
         )
     return keep
 

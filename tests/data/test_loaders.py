@@ -1,4 +1,5 @@
 import csv
+import datetime
 import gzip
 import importlib.util
 import re
@@ -140,6 +141,10 @@ class TestLoadSP500Index:
             load_sp500_index(end="2022")
         with pytest.raises(DataError, match=r"leaves 0 bar"):
             load_sp500_index(start="2030-01-01")
+
+    def test_dates_given_as_datetimes_are_printed_as_days(self) -> None:
+        with pytest.raises(DataError, match=r"^sp500 index: start=2030-01-01, end=None leaves 0 bar"):
+            load_sp500_index(start=datetime.datetime(2030, 1, 1, 9, 30))  # type: ignore[arg-type]
 
 
 class TestSyntheticLoader:
