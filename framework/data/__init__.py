@@ -12,8 +12,11 @@ from framework.data.loaders import (
 from framework.data.split import SEGMENTS, HoldoutSplit
 from framework.data.validation import (
     MISSING_POLICIES,
+    DataWarning,
     build_market_data,
+    check_max_daily_move,
     check_missing_policy,
+    parse_dates,
     parse_iso_date,
 )
 
@@ -22,13 +25,16 @@ __all__ = [
     "MISSING_POLICIES",
     "SEGMENTS",
     "CSVLoader",
+    "DataWarning",
     "HoldoutSplit",
     "ParquetLoader",
     "SP500Loader",
     "SyntheticLoader",
     "build_market_data",
+    "check_max_daily_move",
     "check_missing_policy",
     "frame_to_market_data",
     "load_sp500_index",
+    "parse_dates",
     "parse_iso_date",
 ]

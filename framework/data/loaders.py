@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,14 @@ from framework.core.checks import is_int, is_number
 from framework.core.component import Component
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
-from framework.data.validation import build_market_data, check_missing_policy, parse_iso_date
+from framework.data.validation import (
+    DEFAULT_MAX_DAILY_MOVE,
+    build_market_data,
+    check_max_daily_move,
+    check_missing_policy,
+    parse_dates,
+    parse_iso_date,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,10 +62,13 @@ def _check_range_params(start: object, end: object) -> tuple[np.datetime64 | Non
     return first, last
 
 
-def _check_common(tickers: object, start: object, end: object, missing: object, ffill_limit: object) -> None:
+def _check_common(
+    tickers: object, start: object, end: object, missing: object, ffill_limit: object, max_daily_move: object
+) -> None:
     _check_tickers_param(tickers)
     _check_range_params(start, end)
     check_missing_policy(missing, ffill_limit)
+    check_max_daily_move(max_daily_move)
 
 
 def _check_int(key: str, value: object, minimum: int) -> None:
@@ -97,7 +108,8 @@ def _date_rows(dates: np.ndarray, start: object, end: object, source: str) -> np
     if count < 2:
         covers = f"{dates.min()} to {dates.max()}" if len(dates) else "no dates"
         raise DataError(
-            f"{source}: start={start}, end={end} leaves {count} bar(s), at least 2 are needed; the data covers {covers}"
+            f"{source}: start={first}, end={last} leaves {count} bar(s), at least 2 are needed; "
+            f"the data covers {covers}"
         )
     return keep
 
@@ -141,6 +153,9 @@ class SP500Loader(Component):
         missing: Missing-value policy (``error``, ``ffill``, ``drop_ticker``), see
             :func:`~framework.data.validation.build_market_data`.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
+            :class:`~framework.data.validation.DataWarning` (5: a close above 5x or below 1/5 of the previous
+            one); ``None`` turns the check off.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -159,13 +174,15 @@ class SP500Loader(Component):
         end: str | None = None,
         missing: str = "error",
         ffill_limit: int | None = None,
+        max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     ) -> None:
         self.tickers = tickers
         self.start = start
         self.end = end
         self.missing = missing
         self.ffill_limit = ffill_limit
-        _check_common(tickers, start, end, missing, ffill_limit)
+        self.max_daily_move = max_daily_move
+        _check_common(tickers, start, end, missing, ffill_limit, max_daily_move)
 
     def load(self) -> MarketData:
         """Read the bundled file and return the selected tickers and dates.
@@ -187,6 +204,7 @@ class SP500Loader(Component):
             {"close": closes[np.ix_(rows, columns)]},
             missing=self.missing,
             ffill_limit=self.ffill_limit,
+            max_daily_move=self.max_daily_move,
             source="sp500",
         )
 
@@ -233,6 +251,7 @@ def frame_to_market_data(
     end: str | None = None,
     missing: str = "error",
     ffill_limit: int | None = None,
+    max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     source: str = "frame",
 ) -> MarketData:
     """Turn a table of prices into a validated :class:`MarketData` (shared by the file loaders).
@@ -242,6 +261,11 @@ def frame_to_market_data(
     reported. In the ``long`` layout each row holds ``date_column``, ``ticker_column`` and any of open, high,
     low, close, volume (close required, other columns ignored); the calendar is the sorted union of the dates
     of the tickers kept, tickers are sorted by name, and a bar absent for a ticker is a missing value.
+
+    Dates are read by :func:`~framework.data.validation.parse_dates`: the calendar date as written, in the
+    file's local time (``2024-01-02 00:00:00+09:00`` is 2024-01-02; a timezone-aware datetime column gives its
+    local dates), never shifted to UTC. Errors name rows by the table's index: in a file read by a loader, the
+    position among the data rows, counted from 0 (the header is not a row).
 
     Args:
         frame: The table as read from the file.
@@ -254,6 +278,7 @@ def frame_to_market_data(
         end: Last date kept (ISO), ``None`` for no bound.
         missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is a warning, ``None`` for no check.
         source: Name of the source (the file path) prefixing error messages.
 
     Returns:
@@ -261,8 +286,10 @@ def frame_to_market_data(
 
     Raises:
         ConfigError: For an invalid parameter.
-        DataError: For a missing column (listing the columns present), a value that is not a number or date,
-            a repeated (date, ticker) row, absent tickers, or any failure of
+        DataError: For a missing column (listing the columns present); a value that is not a number or a date;
+            dates with different UTC offsets; in the wide layout, a column without a name or not holding
+            numbers (true/false or text); in the long layout, a row without a ticker, a field column not
+            holding numbers or a repeated (date, ticker) row; absent tickers; or any failure of
             :func:`~framework.data.validation.build_market_data`.
 
     Example:
@@ -276,7 +303,7 @@ def frame_to_market_data(
 
     """
     _check_file_params(layout, date_column, ticker_column, field)
-    _check_common(tickers, start, end, missing, ffill_limit)
+    _check_common(tickers, start, end, missing, ffill_limit, max_daily_move)
     date_name = _require_column(frame, date_column, source)
     if layout == "wide":
         dates, names, fields = _wide_panel(frame, date_name, source)
@@ -292,6 +319,7 @@ def frame_to_market_data(
         {name: values[np.ix_(rows, selected)] for name, values in fields.items()},
         missing=missing,
         ffill_limit=ffill_limit,
+        max_daily_move=max_daily_move,
         source=source,
     )
 
@@ -328,48 +356,75 @@ def _require_column(frame: pd.DataFrame, name: str, source: str) -> object:
 
 
 def _frame_dates(series: pd.Series, source: str) -> np.ndarray:
+    """The calendar days of a date column, as written in its local time (see :func:`parse_dates`)."""
     import pandas as pd
 
+    column = str(series.name)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_localize(None)
+        series = series.dt.tz_localize(None)  # the local wall time, not UTC
     if pd.api.types.is_datetime64_dtype(series):
-        parsed = series
-    else:
-        parsed = pd.to_datetime(series, format="ISO8601", errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataError(
-            f"{source}: row {series.index[row]}: {series.iloc[row]!r} in column '{series.name}' "
-            "is not an ISO date 'YYYY-MM-DD'"
-        )
-    return np.asarray(parsed.to_numpy()).astype("datetime64[D]")
+        return parse_dates(series.to_numpy(), source=source, column=column, rows=series.index)
+    # Parse each distinct value once (a long file repeats every date once per ticker). factorize keeps the
+    # order of first appearance, so the first bad value found is the first bad row of the file.
+    codes, uniques = pd.factorize(series)
+    if (codes < 0).any():  # an empty cell: let the row-by-row reading name the first faulty row
+        return parse_dates(series.to_numpy(dtype=object), source=source, column=column, rows=series.index)
+    first_rows = np.unique(codes, return_index=True)[1]
+    days = parse_dates(np.asarray(uniques, dtype=object), source=source, column=column, rows=series.index[first_rows])
+    return days[codes]
 
 
-def _numeric(series: pd.Series, source: str, describe: Callable[[int], str]) -> np.ndarray:
-    """Convert a column to float64; a non-numeric cell is a DataError described by ``describe(row)``."""
+def _numeric(series: pd.Series, source: str, describe: Callable[[int], str], holds: str) -> np.ndarray:
+    """Convert a column to float64.
+
+    A true/false column, or one without a single number, is a DataError naming the column and saying what it
+    ``holds``; a non-numeric cell among numbers is a DataError described by ``describe(row)``.
+    """
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(series) or (
+        series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "boolean"
+    ):
+        raise DataError(f"{source}: column '{series.name}' holds true/false values, not numbers; {holds}")
+    if pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     coerced = pd.to_numeric(series, errors="coerce")
     bad = (coerced.isna() & series.notna()).to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
+        if coerced.isna().all():
+            raise DataError(
+                f"{source}: column '{series.name}' is not numeric (row {series.index[row]} holds "
+                f"{series.iloc[row]!r}); {holds}"
+            )
         raise DataError(f"{source}: {describe(row)}: {series.iloc[row]!r} is not a number")
     return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# What pandas calls a column whose header cell is empty.
+_UNNAMED = re.compile(r"Unnamed: \d+(?:_level_\d+)?")
 
 
 def _wide_panel(
     frame: pd.DataFrame, date_name: object, source: str
 ) -> tuple[np.ndarray, tuple[str, ...], dict[str, np.ndarray]]:
-    dates = _frame_dates(frame[date_name], source)
+    holds = (
+        f"in the wide layout every column but '{date_name}' holds the close prices of the ticker it is named "
+        "after: remove the column, or use layout='long', which ignores other columns"
+    )
     positions = [j for j, label in enumerate(frame.columns) if label != date_name]
+    for position in positions:
+        label = frame.columns[position]
+        if label is None or not str(label).strip() or _UNNAMED.fullmatch(str(label)):
+            read_as = f" (read as '{label}')" if label is not None and str(label).strip() else ""
+            index = " (DataFrame.to_csv writes its index as such a column unless index=False)" if position == 0 else ""
+            raise DataError(f"{source}: column {position + 1} has no name in the header{read_as}; {holds}{index}")
+    dates = _frame_dates(frame[date_name], source)
     names = tuple(str(frame.columns[j]) for j in positions)
     closes = np.empty((len(dates), len(names)))
     for column, (position, name) in enumerate(zip(positions, names, strict=True)):
         where = functools.partial(_describe_cell, dates, np.full(len(dates), name), "close")
-        closes[:, column] = _numeric(frame.iloc[:, position], source, where)
+        closes[:, column] = _numeric(frame.iloc[:, position], source, where, holds)
     return dates, names, {"close": closes}
 
 
@@ -396,16 +451,24 @@ def _long_panel(
             continue
         panel = np.full((len(days), len(names)), np.nan)
         where = functools.partial(_describe_cell, dates, labels[ticker_codes], name)
-        panel[day_codes, ticker_codes] = _numeric(frame[label], source, where)
+        holds = f"in the long layout column '{label}' holds the {name} of each row"
+        panel[day_codes, ticker_codes] = _numeric(frame[label], source, where, holds)
         fields[name] = panel
     return days, names, fields
 
 
 def _long_rows(frame: pd.DataFrame, ticker_name: object, wanted: Sequence[str] | None, source: str) -> pd.DataFrame:
     """Rows with a ticker, keeping only ``wanted`` ones (so their dates alone make the calendar)."""
-    unnamed = frame[ticker_name].isna().to_numpy()
+    import pandas as pd
+
+    codes, uniques = pd.factorize(frame[ticker_name])  # an empty cell has code -1
+    blank = [code for code, name in enumerate(uniques) if not str(name).strip()]
+    unnamed = (codes < 0) | np.isin(codes, blank)
     if unnamed.any():
-        raise DataError(f"{source}: row {frame.index[int(np.argmax(unnamed))]} has no ticker in column '{ticker_name}'")
+        raise DataError(
+            f"{source}: row {frame.index[int(np.argmax(unnamed))]} has no ticker in column '{ticker_name}'; "
+            "every row needs a ticker name"
+        )
     if wanted is None:
         return frame
     labels = frame[ticker_name].astype(str)
@@ -436,6 +499,9 @@ def _check_unique_rows(
 class _FileLoader(Component):
     """Shared parameters and ``load`` of :class:`CSVLoader` and :class:`ParquetLoader`."""
 
+    #: Suffix of the files the loader reads, to suggest some when ``path`` is a directory.
+    _suffix = ""
+
     def __init__(
         self,
         path: str,
@@ -448,6 +514,7 @@ class _FileLoader(Component):
         end: str | None = None,
         missing: str = "error",
         ffill_limit: int | None = None,
+        max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     ) -> None:
         self.path = path
         self.layout = layout
@@ -459,10 +526,11 @@ class _FileLoader(Component):
         self.end = end
         self.missing = missing
         self.ffill_limit = ffill_limit
+        self.max_daily_move = max_daily_move
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError(f"path: must be the path of a file, got {path!r}")
         _check_file_params(layout, date_column, ticker_column, field)
-        _check_common(tickers, start, end, missing, ffill_limit)
+        _check_common(tickers, start, end, missing, ffill_limit, max_daily_move)
 
     def load(self) -> MarketData:
         """Read the file and return the selected tickers and dates.
@@ -471,11 +539,18 @@ class _FileLoader(Component):
             The validated panel.
 
         Raises:
-            DataError: If the file is missing or unreadable (naming the path), or its content is invalid (see
-                :func:`frame_to_market_data`).
+            DataError: If the file is missing, a directory or unreadable (naming the path), or its content is
+                invalid (see :func:`frame_to_market_data`).
+
+        Warns:
+            DataWarning: For one-day price moves beyond ``max_daily_move``.
 
         """
         path = Path(self.path).expanduser()
+        if path.is_dir():
+            raise DataError(
+                f"{self.path}: is a directory, but the path (data.path) must name a file; {self._describe_folder(path)}"
+            )
         if not path.is_file():
             raise DataError(f"{self.path}: file not found (looked for {path.resolve()})")
         try:
@@ -493,8 +568,17 @@ class _FileLoader(Component):
             end=self.end,
             missing=self.missing,
             ffill_limit=self.ffill_limit,
+            max_daily_move=self.max_daily_move,
             source=str(self.path),
         )
+
+    def _describe_folder(self, folder: Path) -> str:
+        """Name a few files of the loader's kind in ``folder``, to help pick one."""
+        candidates = sorted(entry.name for entry in folder.glob(f"*{self._suffix}") if entry.is_file())
+        if not candidates:
+            return f"it holds no {self._suffix} file"
+        shown = ", ".join(candidates[:5]) + (f" and {len(candidates) - 5} more" if len(candidates) > 5 else "")
+        return f"{self._suffix} files in it: {shown}"
 
     def _read(self, path: Path) -> pd.DataFrame:
         raise NotImplementedError
@@ -507,7 +591,8 @@ class CSVLoader(_FileLoader):
         path: Path of the file (relative to the working directory, ``~`` expanded).
         layout: ``wide`` (a date column plus one close column per ticker) or ``long`` (rows of date, ticker
             and any of open, high, low, close, volume).
-        date_column: Name of the date column (case-insensitive), ISO dates.
+        date_column: Name of the date column (case-insensitive): ISO dates, possibly with a time and a UTC
+            offset, of which the calendar date as written is kept (``2024-01-02 00:00:00+09:00`` is 2024-01-02).
         ticker_column: Name of the ticker column in the long layout (case-insensitive).
         field: Field held by the ticker columns in the wide layout; must be ``close``.
         tickers: Tickers to keep, in this order; ``None`` keeps all.
@@ -515,6 +600,9 @@ class CSVLoader(_FileLoader):
         end: Last date kept (ISO), ``None`` for no bound.
         missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
+            :class:`~framework.data.validation.DataWarning` (5: a close above 5x or below 1/5 of the previous
+            one, or a bar whose high is above 5x its low); ``None`` turns the check off.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -530,6 +618,8 @@ class CSVLoader(_FileLoader):
 
     """
 
+    _suffix = ".csv"
+
     def _read(self, path: Path) -> pd.DataFrame:
         import pandas as pd
 
@@ -543,6 +633,8 @@ def _check_unique_header(path: Path) -> None:
         header = next(csv.reader(file), [])
     seen: set[str] = set()
     for name in header:
+        if not name.strip():  # pandas names it 'Unnamed: N'; the wide layout reports it
+            continue
         if name in seen:
             raise DataError(f"{path}: column '{name}' appears twice in the header; tickers must be unique")
         seen.add(name)
@@ -554,7 +646,8 @@ class ParquetLoader(_FileLoader):
     Args:
         path: Path of the file (relative to the working directory, ``~`` expanded).
         layout: ``wide`` or ``long``, see :class:`CSVLoader`.
-        date_column: Name of the date column (case-insensitive), dates or ISO strings.
+        date_column: Name of the date column (case-insensitive): dates, datetimes (timezone-aware ones give
+            their local date) or ISO strings as in :class:`CSVLoader`.
         ticker_column: Name of the ticker column in the long layout (case-insensitive).
         field: Field held by the ticker columns in the wide layout; must be ``close``.
         tickers: Tickers to keep, in this order; ``None`` keeps all.
@@ -562,6 +655,7 @@ class ParquetLoader(_FileLoader):
         end: Last date kept (ISO), ``None`` for no bound.
         missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is a warning, see :class:`CSVLoader`.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -578,6 +672,8 @@ class ParquetLoader(_FileLoader):
         >>> folder.cleanup()
 
     """
+
+    _suffix = ".parquet"
 
     def _read(self, path: Path) -> pd.DataFrame:
         import pandas as pd
@@ -605,6 +701,9 @@ class SyntheticLoader(Component):
         correlation: Pairwise correlation of daily returns, in [0, 1].
         annual_drift: GBM drift ``mu``: the expected price grows by ``exp(annual_drift)`` a year.
         annual_volatility: Annual volatility, > 0.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
+            :class:`~framework.data.validation.DataWarning`, as for the file loaders (only a very high
+            ``annual_volatility`` reaches 5); ``None`` turns the check off.
 
     Raises:
         ConfigError: If a parameter is invalid (naming it).
@@ -627,6 +726,7 @@ class SyntheticLoader(Component):
         correlation: float = 0.3,
         annual_drift: float = 0.06,
         annual_volatility: float = 0.25,
+        max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     ) -> None:
         self.n_tickers = n_tickers
         self.n_days = n_days
@@ -635,6 +735,7 @@ class SyntheticLoader(Component):
         self.correlation = correlation
         self.annual_drift = annual_drift
         self.annual_volatility = annual_volatility
+        self.max_daily_move = max_daily_move
         _check_int("n_tickers", n_tickers, 1)
         _check_int("n_days", n_days, 2)
         _check_int("seed", seed, 0)
@@ -644,6 +745,7 @@ class SyntheticLoader(Component):
         _check_float("correlation", correlation, 0.0, 1.0, "a number in [0, 1]")
         _check_float("annual_drift", annual_drift, -10.0, 10.0, "a number in [-10, 10] (0.06 is 6% a year)")
         _check_float("annual_volatility", annual_volatility, 1e-12, 10.0, "a number in (0, 10] (0.25 is 25%)")
+        check_max_daily_move(max_daily_move)
 
     def load(self) -> MarketData:
         """Generate the panel.
@@ -677,6 +779,7 @@ class SyntheticLoader(Component):
             dates,
             [f"T{j:0{width}d}" for j in range(count)],
             {"open": open_, "high": high, "low": low, "close": close, "volume": volume},
+            max_daily_move=self.max_daily_move,
             source="synthetic",
             copy=False,
         )

@@ -14,6 +14,10 @@ from framework.data.validation import parse_iso_date
 SEGMENTS: tuple[str, ...] = ("train", "val", "test")
 #: Fewest bars a segment may have (one return needs two prices).
 MIN_SEGMENT_BARS = 2
+#: Config key of the split in a run (``conf/benchmark/*.yaml``): the split's errors name its keys by their full
+#: path, ``benchmark.split.train_end``, since some are raised by :meth:`HoldoutSplit.segments` during the run,
+#: where no caller adds the path.
+CONFIG_KEY = "benchmark.split"
 
 
 class HoldoutSplit(Component):
@@ -31,8 +35,9 @@ class HoldoutSplit(Component):
         val_end: Last date of val (ISO), after ``train_end``; given together with ``train_end``.
 
     Raises:
-        ConfigError: Naming the key when a fraction is not positive, the fractions do not sum to 1, a date is
-            not ISO, only one date is given, or ``val_end`` is not after ``train_end``.
+        ConfigError: Naming the key by its full path (``benchmark.split.val_end``) when a fraction is not
+            positive, the fractions do not sum to 1, a date is not ISO, only one date is given, or ``val_end``
+            is not after ``train_end``.
 
     Example:
         >>> dates = np.arange("2024-01-01", "2024-01-11", dtype="datetime64[D]")
@@ -40,6 +45,11 @@ class HoldoutSplit(Component):
         {'train': (0, 6), 'val': (6, 8), 'test': (8, 10)}
         >>> HoldoutSplit(train_end="2024-01-04", val_end="2024-01-07").segments(dates)
         {'train': (0, 4), 'val': (4, 7), 'test': (7, 10)}
+        >>> HoldoutSplit(train_end="2024-01-04", val_end="2024-01-02")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: benchmark.split.val_end: must be after train_end 2024-01-04, \
+got 2024-01-02
 
     """
 
@@ -64,21 +74,24 @@ class HoldoutSplit(Component):
             value = getattr(self, key)
             numeric = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
             if not numeric or not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{key}: must be a fraction of the bars in (0, 1), got {value!r}")
+                raise ConfigError(f"{CONFIG_KEY}.{key}: must be a fraction of the bars in (0, 1), got {value!r}")
         total = float(self.train) + float(self.val) + float(self.test)
         if abs(total - 1.0) > 1e-9:
             raise ConfigError(
-                f"train + val + test: must sum to 1, got {self.train} + {self.val} + {self.test} = {total:.12g}"
+                f"{CONFIG_KEY}.train + val + test: must sum to 1, got {self.train} + {self.val} + {self.test} "
+                f"= {total:.12g}"
             )
 
     def _check_dates(self) -> None:
-        train_end = parse_iso_date("train_end", self.train_end)
-        val_end = parse_iso_date("val_end", self.val_end)
+        train_end = parse_iso_date(f"{CONFIG_KEY}.train_end", self.train_end)
+        val_end = parse_iso_date(f"{CONFIG_KEY}.val_end", self.val_end)
         if (train_end is None) != (val_end is None):
             given, absent = ("train_end", "val_end") if val_end is None else ("val_end", "train_end")
-            raise ConfigError(f"{absent}: required when {given} is given (a split by dates needs both, or neither)")
+            raise ConfigError(
+                f"{CONFIG_KEY}.{absent}: required when {given} is given (a split by dates needs both, or neither)"
+            )
         if train_end is not None and val_end is not None and val_end <= train_end:
-            raise ConfigError(f"val_end: must be after train_end {train_end}, got {val_end}")
+            raise ConfigError(f"{CONFIG_KEY}.val_end: must be after train_end {train_end}, got {val_end}")
 
     def segments(self, dates: np.ndarray) -> dict[str, tuple[int, int]]:
         """Bar-index ranges of the segments.
@@ -91,8 +104,8 @@ class HoldoutSplit(Component):
             covering every bar contiguously.
 
         Raises:
-            ConfigError: If ``train_end`` or ``val_end`` is outside the data's dates (naming the key and the
-                first and last date), or a date split leaves a segment with fewer than 2 bars.
+            ConfigError: If ``train_end`` or ``val_end`` is outside the data's dates (naming the key by its full
+                path and the first and last date), or a date split leaves a segment with fewer than 2 bars.
             DataError: If a fraction split leaves a segment with fewer than 2 bars (too little data).
 
         Example:
@@ -125,10 +138,10 @@ each segment needs at least 2 bars: use more data or larger fractions
     def _date_bounds(self, days: np.ndarray) -> tuple[int, int]:
         bounds = []
         for key in ("train_end", "val_end"):
-            end = parse_iso_date(key, getattr(self, key))
+            end = parse_iso_date(f"{CONFIG_KEY}.{key}", getattr(self, key))
             if end is None or not days[0] <= end <= days[-1]:
                 raise ConfigError(
-                    f"{key}: {end} is outside the data, which runs from {days[0]} to {days[-1]}; "
+                    f"{CONFIG_KEY}.{key}: {end} is outside the data, which runs from {days[0]} to {days[-1]}; "
                     "choose a date within that range"
                 )
             bounds.append(int(np.searchsorted(days, end, side="right")))
@@ -146,8 +159,14 @@ each segment needs at least 2 bars: use more data or larger fractions
             if self.train_end is None:
                 raise DataError(f"{message}: use more data or larger fractions")
             raise ConfigError(
-                f"train_end, val_end: {message}: move train_end={self.train_end} or val_end={self.val_end}"
+                f"{CONFIG_KEY}.train_end, {CONFIG_KEY}.val_end: {message}: move train_end={_day(self.train_end)} "
+                f"or val_end={_day(self.val_end)}"
             )
+
+
+def _day(value: object) -> str:
+    """A config date as ``YYYY-MM-DD``, whatever form it was given in (string, date, datetime)."""
+    return str(parse_iso_date("date", value))
 
 
 def _span(days: np.ndarray, start: int, stop: int) -> str:

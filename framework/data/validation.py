@@ -1,15 +1,16 @@
-"""Validation of raw price arrays into a :class:`MarketData` panel, with a policy for missing values."""
+"""Validation of raw price arrays into a :class:`MarketData` panel: dates, sanity of the prices, missing values."""
 
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from framework.core.checks import is_int
+from framework.core.checks import is_int, is_number
 from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
 
@@ -17,8 +18,39 @@ from framework.core.market_data import FIELDS, MarketData
 MISSING_POLICIES: tuple[str, ...] = ("error", "ffill", "drop_ticker")
 #: Fields that hold prices: finite and strictly positive where present.
 PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
+#: Prices above this are rejected as corrupt: no traded price comes near it (bitcoin in Vietnamese dong is
+#: about 3e9), while a misplaced decimal point, a timestamp or an overflow read as a price usually exceeds it.
+MAX_PRICE: float = 1e12
+#: Default ``max_daily_move``: a close more than 5x, or less than 1/5, of the previous close is reported.
+DEFAULT_MAX_DAILY_MOVE: float = 5.0
+#: Relative rounding tolerated by the checks low <= open, close <= high.
+OHLC_TOLERANCE: float = 1e-9
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# An ISO date, optionally followed by a time and a UTC offset; only the date part is kept.
+_TIMESTAMP = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?)?"
+    r" ?(?P<offset>Z|(?P<sign>[+-])(?P<offset_hours>\d{2})(?::?(?P<offset_minutes>\d{2}))?)?)?",
+    re.IGNORECASE,
+)
+
+
+class DataWarning(UserWarning):
+    """Data that loads but looks suspicious, such as a one-day price move beyond ``max_daily_move``.
+
+    A category of its own, so a run can silence it or turn it into an error with the ``warnings`` filters.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("error", DataWarning)
+        ...     warnings.warn("prices.csv: ticker 'AAA' on 2024-01-03: close 10.0 -> 60.0", DataWarning)
+        Traceback (most recent call last):
+        ...
+        framework.data.validation.DataWarning: prices.csv: ticker 'AAA' on 2024-01-03: close 10.0 -> 60.0
+
+    """
 
 
 def parse_iso_date(key: str, value: object) -> np.datetime64 | None:
@@ -46,6 +78,8 @@ or null, got '01/02/2015'
     """
     if value is None:
         return None
+    if isinstance(value, datetime.datetime):
+        return np.datetime64(value.date(), "D")
     if isinstance(value, datetime.date):
         return np.datetime64(value, "D")
     if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
@@ -54,6 +88,146 @@ or null, got '01/02/2015'
         except ValueError:
             pass
     raise ConfigError(f"{key}: expected an ISO date 'YYYY-MM-DD' such as '2015-01-02' or null, got {value!r}")
+
+
+def parse_dates(
+    values: Sequence[object] | np.ndarray,
+    *,
+    source: str = "",
+    column: str | None = None,
+    rows: Sequence[object] | None = None,
+) -> np.ndarray:
+    """The calendar day of each value, as written in the value's own local time.
+
+    A value is an ISO date ``'YYYY-MM-DD'``, optionally followed by a time (after ``T`` or a space,
+    ``HH[:MM[:SS[.fff]]]``) and a UTC offset (``Z``, ``+09:00``, ``-0500``); or a ``datetime.date``,
+    ``datetime.datetime`` (a timezone-aware one gives its local date) or ``numpy.datetime64``. The day kept is
+    the date as written, never shifted to UTC: ``'2024-01-02 00:00:00+09:00'`` is 2024-01-02. Since days from
+    different offsets would not line up, every value must carry the same UTC offset as the first, or none.
+
+    Args:
+        values: The dates, one per row.
+        source: Name of the data source (the file) that prefixes every error message.
+        column: Name of the column the values come from, named in error messages.
+        rows: Label of each value's row, named in error messages; ``None`` numbers the values from 0.
+
+    Returns:
+        The days, as a ``datetime64[D]`` array of the same length.
+
+    Raises:
+        DataError: Naming the row and its value when a date is missing or not an ISO date, or when its UTC
+            offset differs from the first row's.
+
+    Example:
+        >>> [str(day) for day in parse_dates(["2024-01-02 00:00:00+09:00", "2024-01-03T00:00:00+09:00"])]
+        ['2024-01-02', '2024-01-03']
+        >>> parse_dates(["2024-01-02 00:00+09:00", "2024-01-03 00:00+08:00"], source="prices.csv", column="date")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.DataError: prices.csv: row 1: '2024-01-03 00:00+08:00' in column 'date' has UTC \
+offset +08:00, but row 0 ('2024-01-02 00:00+09:00') has +09:00; every date of the data must carry the same \
+offset, or none, since the calendar date is kept as written: write the dates in one offset, or as 'YYYY-MM-DD'
+
+    """
+    prefix = f"{source}: " if source else ""
+    where = f" in column '{column}'" if column is not None else ""
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        raise DataError(f"{prefix}dates must be one-dimensional, got shape {values.shape}")
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        days = values.astype("datetime64[D]")
+        absent = np.isnat(days)
+        if absent.any():
+            position = int(np.argmax(absent))
+            row = rows[position] if rows is not None else position
+            raise DataError(f"{prefix}row {row}: the date{where} is missing; every row needs a date")
+        return days
+    days = np.empty(len(values), dtype="datetime64[D]")
+    first_value: object = None
+    first_offset: int | None = None
+    for position, value in enumerate(values):
+        row = rows[position] if rows is not None else position
+        if _is_missing(value):
+            raise DataError(f"{prefix}row {row}: the date{where} is missing; every row needs a date")
+        parsed = _local_day(value)
+        if parsed is None:
+            raise DataError(
+                f"{prefix}row {row}: {_show(value)}{where} is not an ISO date 'YYYY-MM-DD' (a time and a UTC "
+                "offset may follow, as in '2024-01-02 16:00:00-05:00')"
+            )
+        days[position], offset = parsed
+        if position == 0:
+            first_value, first_offset = value, offset
+        elif offset != first_offset:
+            first_row = rows[0] if rows is not None else 0
+            raise DataError(
+                f"{prefix}row {row}: {_show(value)}{where} has {_describe_offset(offset)}, but row {first_row} "
+                f"({_show(first_value)}) has {_describe_offset(first_offset, short=True)}; every date of the data "
+                "must carry the same offset, or none, since the calendar date is kept as written: write the dates "
+                "in one offset, or as 'YYYY-MM-DD'"
+            )
+    return days
+
+
+def _is_missing(value: object) -> bool:
+    """Whether a date cell is empty: ``None``, NaN, NaT or ``pandas.NA``."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are the values not equal to themselves
+    except TypeError:  # pandas.NA refuses to be a bool
+        return True
+    except ValueError:  # an array in a cell: not missing, and not a date either
+        return False
+
+
+def _local_day(value: object) -> tuple[np.datetime64, int | None] | None:
+    """The local calendar day of a date value and its UTC offset in seconds (``None`` if naive), or ``None``."""
+    if isinstance(value, str):
+        return _parse_timestamp(value)
+    if isinstance(value, datetime.datetime):  # pandas.Timestamp included
+        offset = value.utcoffset()
+        return np.datetime64(value.date(), "D"), None if offset is None else int(offset.total_seconds())
+    if isinstance(value, datetime.date):
+        return np.datetime64(value, "D"), None
+    if isinstance(value, np.datetime64):
+        return value.astype("datetime64[D]"), None
+    return None
+
+
+def _parse_timestamp(text: str) -> tuple[np.datetime64, int | None] | None:
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        day = np.datetime64(match["date"], "D")
+    except ValueError:  # such as 2024-02-30
+        return None
+    limits = (("hour", 23), ("minute", 59), ("second", 59), ("offset_hours", 23), ("offset_minutes", 59))
+    if any(match[part] is not None and int(match[part]) > limit for part, limit in limits):
+        return None
+    if match["offset"] is None:
+        return day, None
+    if match["sign"] is None:  # Z
+        return day, 0
+    seconds = 3600 * int(match["offset_hours"]) + 60 * int(match["offset_minutes"] or 0)
+    return day, -seconds if match["sign"] == "-" else seconds
+
+
+def _describe_offset(seconds: int | None, short: bool = False) -> str:
+    if seconds is None:
+        return "none" if short else "no UTC offset"
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, rest = divmod(rest, 60)
+    text = f"{sign}{hours:02d}:{minutes:02d}" + (f":{rest:02d}" if rest else "")
+    return text if short else f"UTC offset {text}"
+
+
+def _show(value: object) -> str:
+    """A cell's value as written: strings quoted, dates and times in ISO form."""
+    if isinstance(value, (datetime.date, np.datetime64)):
+        return f"'{value}'"
+    return repr(value)
 
 
 def check_missing_policy(missing: object, ffill_limit: object) -> None:
@@ -85,6 +259,34 @@ error, ffill, drop_ticker
         )
 
 
+def check_max_daily_move(max_daily_move: object) -> None:
+    """Check ``max_daily_move``: a factor > 1, or ``None`` to turn the check of one-day moves off.
+
+    Args:
+        max_daily_move: The factor, see :func:`build_market_data`.
+
+    Raises:
+        ConfigError: Naming the key and what is valid.
+
+    Example:
+        >>> check_max_daily_move(5.0)
+        >>> check_max_daily_move(None)
+        >>> check_max_daily_move(0.2)
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: max_daily_move: must be a number > 1 (5 reports a close above 5x or \
+below 1/5 of the previous close) or null to turn the check off, got 0.2
+
+    """
+    if max_daily_move is None:
+        return
+    if not is_number(max_daily_move) or not math.isfinite(max_daily_move) or max_daily_move <= 1:
+        raise ConfigError(
+            "max_daily_move: must be a number > 1 (5 reports a close above 5x or below 1/5 of the previous close) "
+            f"or null to turn the check off, got {max_daily_move!r}"
+        )
+
+
 def build_market_data(
     dates: Sequence[object] | np.ndarray,
     tickers: Sequence[str],
@@ -92,14 +294,20 @@ def build_market_data(
     *,
     missing: str = "error",
     ffill_limit: int | None = None,
+    max_daily_move: float | None = DEFAULT_MAX_DAILY_MOVE,
     source: str = "",
     copy: bool = True,
 ) -> MarketData:
     """Validate raw arrays and build a :class:`MarketData` panel.
 
-    Checks, in order: dates are ISO days, unique and strictly increasing; tickers are unique; every field has
-    shape (days, tickers); prices (open, high, low, close) are positive and volumes non-negative, both finite
-    (an infinite value is an error under every policy); then missing values (NaN) are handled by ``missing``:
+    Checks, in order: dates are days (see :func:`parse_dates`), unique and strictly increasing; tickers are
+    unique; every field has shape (days, tickers); prices (open, high, low, close) are finite, > 0 and at most
+    :data:`MAX_PRICE` (1e12: larger prices are rejected as corrupt), volumes finite and >= 0 (an infinite value
+    is an error under every policy); each bar has ``low <= open, close <= high`` for the fields present (with a
+    relative tolerance of 1e-9 for rounding). A price more than ``max_daily_move`` times, or less than
+    ``1 / max_daily_move`` of, the previous close (close to close), or of another price of the same bar, is a
+    :class:`DataWarning` naming the ticker and date: it may be a missing split adjustment or a corrupt value,
+    but it may be real. These checks skip missing values (NaN), which are then handled by ``missing``:
 
     - ``"error"``: any NaN is an error naming the first ticker and date missing.
     - ``"ffill"``: each field is forward-filled along time, at most ``ffill_limit`` consecutive bars (``None``
@@ -107,12 +315,15 @@ def build_market_data(
     - ``"drop_ticker"``: tickers with any NaN are dropped with a warning naming them.
 
     Args:
-        dates: Days of the rows, anything ``numpy`` reads as ``datetime64[D]`` (ISO strings, datetimes).
+        dates: Days of the rows: ISO strings (a time and UTC offset may follow), dates, datetimes or
+            ``datetime64``, read by :func:`parse_dates` (the calendar date as written).
         tickers: Ticker names of the columns.
         fields: Arrays of shape (days, tickers) keyed by field name among open, high, low, close, volume;
             ``close`` is required, ``None`` values are treated as absent.
         missing: Missing-value policy, one of ``error``, ``ffill``, ``drop_ticker``.
         ffill_limit: With ``missing="ffill"``, the longest gap filled, in bars; ``None`` for no limit.
+        max_daily_move: Factor > 1 beyond which a one-day price move is reported by a :class:`DataWarning`;
+            ``None`` turns the check off.
         source: Name of the data source (file, data set) that prefixes every error message.
         copy: Copy the arrays (the default). ``False`` lets the panel take over float64 arrays the caller just
             made and will not reuse: they become read-only; missing values are still filled in new arrays.
@@ -122,7 +333,10 @@ def build_market_data(
 
     Raises:
         DataError: Naming the ticker, date (ISO) and field at fault and what would be valid.
-        ConfigError: If ``missing`` or ``ffill_limit`` is invalid.
+        ConfigError: If ``missing``, ``ffill_limit`` or ``max_daily_move`` is invalid.
+
+    Warns:
+        DataWarning: For one-day price moves beyond ``max_daily_move``, naming the first tickers and dates.
 
     Example:
         >>> data = build_market_data(
@@ -137,17 +351,26 @@ def build_market_data(
         ...
         framework.core.errors.DataError: prices.csv: ticker 'AAA' on 2024-01-02: close = -1.0 is invalid; \
 prices (open, high, low, close) must be finite and > 0 (1 invalid value in close)
+        >>> build_market_data(["2024-01-02"], ["AAA"], {"close": np.array([[10.0]]), "high": np.array([[9.5]])})
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.DataError: ticker 'AAA' on 2024-01-02: close = 10.0 is above high = 9.5; each bar \
+needs low <= open, close <= high (1 bar out of order)
 
     """
     check_missing_policy(missing, ffill_limit)
+    check_max_daily_move(max_daily_move)
     prefix = f"{source}: " if source else ""
-    days = _as_dates(dates, prefix)
+    days = parse_dates(dates, source=source)
     names = tuple(str(name) for name in tickers)
     _check_dates(days, prefix)
     _check_tickers(names, prefix)
     panels = _as_panels(fields, (len(days), len(names)), prefix, copy)
     for name, values in panels.items():
         _check_values(name, values, days, names, prefix)
+    _check_bar_order(panels, days, names, prefix)
+    if max_daily_move is not None:
+        _warn_large_moves(panels, days, names, float(max_daily_move), prefix)
     panels, names = _resolve_missing(panels, days, names, missing, ffill_limit, prefix)
     return MarketData(
         dates=days,
@@ -158,19 +381,6 @@ prices (open, high, low, close) must be finite and > 0 (1 invalid value in close
         low=panels.get("low"),
         volume=panels.get("volume"),
     )
-
-
-def _as_dates(dates: Sequence[object] | np.ndarray, prefix: str) -> np.ndarray:
-    try:
-        days = np.array(dates, dtype="datetime64[D]")
-    except (TypeError, ValueError) as error:
-        raise DataError(f"{prefix}dates must be ISO dates 'YYYY-MM-DD': {error}") from None
-    if days.ndim != 1:
-        raise DataError(f"{prefix}dates must be one-dimensional, got shape {days.shape}")
-    missing = np.isnat(days)
-    if missing.any():
-        raise DataError(f"{prefix}the date of row {int(np.argmax(missing))} is missing; every row needs a date")
-    return days
 
 
 def _check_dates(days: np.ndarray, prefix: str) -> None:
@@ -229,19 +439,96 @@ def _as_panels(
 
 def _check_values(name: str, values: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str) -> None:
     # NaN compares False, so missing values are left to the missing policy; infinities are always errors.
-    invalid = np.isinf(values) | ((values <= 0.0) if name in PRICE_FIELDS else (values < 0.0))
+    if name in PRICE_FIELDS:
+        invalid = (values <= 0.0) | (values > MAX_PRICE)  # +inf is above MAX_PRICE
+    else:
+        invalid = (values < 0.0) | np.isposinf(values)
     if not invalid.any():
         return
     row, column = divmod(int(np.argmax(invalid)), values.shape[1])
-    rule = (
-        "prices (open, high, low, close) must be finite and > 0"
-        if name in PRICE_FIELDS
-        else "volume must be finite and >= 0"
-    )
+    value = values[row, column]
+    if name not in PRICE_FIELDS:
+        rule = "volume must be finite and >= 0"
+    elif math.isfinite(value) and value > MAX_PRICE:
+        rule = f"prices above {MAX_PRICE:g} are rejected as corrupt: a misplaced decimal point, or not a price"
+    else:
+        rule = "prices (open, high, low, close) must be finite and > 0"
     count = int(invalid.sum())
     raise DataError(
         f"{prefix}ticker '{names[column]}' on {days[row]}: {name} = {values[row, column]} is invalid; {rule} "
         f"({count} invalid value{'s' if count > 1 else ''} in {name})"
+    )
+
+
+#: Pairs (lower, upper) that every bar must respect where both fields are present.
+_BAR_ORDER: tuple[tuple[str, str], ...] = (
+    ("low", "high"),
+    ("low", "open"),
+    ("low", "close"),
+    ("open", "high"),
+    ("close", "high"),
+)
+
+
+def _check_bar_order(panels: dict[str, np.ndarray], days: np.ndarray, names: tuple[str, ...], prefix: str) -> None:
+    """Reject a bar whose low is above its open, close or high, or whose high is below its open or close."""
+    for lower, upper in _BAR_ORDER:
+        if lower not in panels or upper not in panels:
+            continue
+        below, above = panels[lower], panels[upper]
+        # NaN compares False, so missing values are left to the missing policy.
+        out_of_order = below > above * (1.0 + OHLC_TOLERANCE)
+        if not out_of_order.any():
+            continue
+        row, column = divmod(int(np.argmax(out_of_order)), out_of_order.shape[1])
+        count = int(out_of_order.sum())
+        raise DataError(
+            f"{prefix}ticker '{names[column]}' on {days[row]}: {lower} = {below[row, column]} is above "
+            f"{upper} = {above[row, column]}; each bar needs low <= open, close <= high "
+            f"({count} bar{'s' if count > 1 else ''} out of order)"
+        )
+
+
+def _warn_large_moves(
+    panels: dict[str, np.ndarray], days: np.ndarray, names: tuple[str, ...], factor: float, prefix: str
+) -> None:
+    """Warn (:class:`DataWarning`) about close-to-close moves, and ranges within a bar, beyond ``factor``."""
+    close = panels["close"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = close[1:] / close[:-1]
+    jumps = np.zeros(close.shape, dtype=bool)
+    jumps[1:] = (step > factor) | (step * factor < 1.0)  # NaN compares False: gaps are not moves
+    prices = [panels[name] for name in PRICE_FIELDS if name in panels]
+    wide_bars = np.zeros(close.shape, dtype=bool)
+    if len(prices) > 1:
+        top, bottom = prices[0].copy(), prices[0].copy()
+        for values in prices[1:]:
+            np.fmax(top, values, out=top)  # fmax/fmin skip NaN
+            np.fmin(bottom, values, out=bottom)
+        wide_bars = top > bottom * factor
+    flagged = jumps | wide_bars
+    if not flagged.any():
+        return
+    count = int(flagged.sum())
+    listed = []
+    for row, column in np.argwhere(flagged)[:3]:
+        moves = []
+        if jumps[row, column]:
+            moves.append(f"close {close[row - 1, column]} -> {close[row, column]} from the previous bar")
+        if wide_bars[row, column]:
+            bar = {name: panels[name][row, column] for name in PRICE_FIELDS if name in panels}
+            bar = {name: value for name, value in bar.items() if not math.isnan(value)}
+            high, low = max(bar, key=bar.__getitem__), min(bar, key=bar.__getitem__)
+            moves.append(f"{low} {bar[low]} and {high} {bar[high]} in the same bar")
+        listed.append(f"ticker '{names[column]}' on {days[row]} ({'; '.join(moves)})")
+    more = f", and {count - len(listed)} more" if count > len(listed) else ""
+    warnings.warn(
+        f"{prefix}{count} one-day price move{'s' if count > 1 else ''} beyond max_daily_move={factor:g} (a price "
+        f"more than {factor:g}x, or less than 1/{factor:g}, of the previous close or of another price of the "
+        f"bar): {', '.join(listed)}{more}; check for a missing split adjustment or a corrupt value, or set "
+        "max_daily_move higher (null turns the check off)",
+        DataWarning,
+        stacklevel=3,
     )
 
 

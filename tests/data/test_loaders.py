@@ -1,7 +1,11 @@
 import csv
+import datetime
 import gzip
 import importlib.util
+import re
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,7 @@ from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import MarketData
 from framework.data import (
     CSVLoader,
+    DataWarning,
     ParquetLoader,
     SP500Loader,
     SyntheticLoader,
@@ -93,14 +98,26 @@ class TestSP500Loader:
             ({"tickers": ["AAPL", "AAPL"]}, "tickers"),
             ({"missing": "skip"}, "missing"),
             ({"ffill_limit": 0}, "ffill_limit"),
+            ({"max_daily_move": 1}, "max_daily_move"),
+            ({"max_daily_move": "5"}, "max_daily_move"),
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
         with pytest.raises(ConfigError, match=rf"^{key}: "):
             SP500Loader(**kwargs)
 
+    def test_the_bundled_data_has_no_move_beyond_the_default_factor(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            SP500Loader().load()
+        with pytest.warns(DataWarning, match=r"^sp500: \d+ one-day price moves beyond max_daily_move=1.2 "):
+            SP500Loader(tickers=["AMD"], max_daily_move=1.2).load()
+
     def test_parameters_are_stored_unchanged(self) -> None:
-        params = {"tickers": ["KO"], "start": "2000-01-03", "end": None, "missing": "ffill", "ffill_limit": 3}
+        params = {
+            "tickers": ["KO"], "start": "2000-01-03", "end": None, "missing": "ffill", "ffill_limit": 3,
+            "max_daily_move": 10,
+        }  # fmt: skip
         assert SP500Loader(**params).get_params() == params
 
 
@@ -124,6 +141,10 @@ class TestLoadSP500Index:
             load_sp500_index(end="2022")
         with pytest.raises(DataError, match=r"leaves 0 bar"):
             load_sp500_index(start="2030-01-01")
+
+    def test_dates_given_as_datetimes_are_printed_as_days(self) -> None:
+        with pytest.raises(DataError, match=r"^sp500 index: start=2030-01-01, end=None leaves 0 bar"):
+            load_sp500_index(start=datetime.datetime(2030, 1, 1, 9, 30))  # type: ignore[arg-type]
 
 
 class TestSyntheticLoader:
@@ -194,11 +215,20 @@ class TestSyntheticLoader:
             ({"annual_drift": float("nan")}, "annual_drift"),
             ({"annual_volatility": 0.0}, "annual_volatility"),
             ({"annual_volatility": "high"}, "annual_volatility"),
+            ({"max_daily_move": 0.5}, "max_daily_move"),
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
         with pytest.raises(ConfigError, match=rf"^{key}: "):
             SyntheticLoader(**kwargs)
+
+    def test_moves_beyond_max_daily_move_warn_only_at_extreme_volatility(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            SyntheticLoader(n_tickers=50, n_days=500, seed=2).load()
+            SyntheticLoader(n_tickers=50, n_days=500, seed=2, annual_volatility=10.0, max_daily_move=None).load()
+        with pytest.warns(DataWarning, match=r"^synthetic: \d+ one-day price moves beyond max_daily_move=5"):
+            SyntheticLoader(n_tickers=50, n_days=500, seed=2, annual_volatility=10.0).load()
 
 
 def wide_frame(data: MarketData) -> pd.DataFrame:
@@ -318,6 +348,101 @@ class FileLoaderContract:
         with pytest.raises(DataError, match=r"row 4: '05/01/2000' in column 'date' is not an ISO date"):
             self.loader(path=self.write(frame, tmp_path)).load()
 
+    @pytest.mark.parametrize("layout", ["wide", "long"])
+    @pytest.mark.parametrize("time", ["00:00:00+09:00", "23:30:00-05:00", "16:00Z", "09:30"])
+    def test_dates_with_a_time_and_offset_keep_the_date_as_written(
+        self, synthetic: MarketData, tmp_path: Path, layout: str, time: str
+    ) -> None:
+        frame = wide_frame(synthetic) if layout == "wide" else long_frame(synthetic)
+        column = "date" if layout == "wide" else "Date"
+        frame[column] = frame[column] + " " + time
+        data = self.loader(path=self.write(frame, tmp_path), layout=layout).load()
+        np.testing.assert_array_equal(data.dates, synthetic.dates)
+        np.testing.assert_array_equal(data.close, synthetic.close)
+
+    def test_mixed_offsets_name_the_first_row_that_differs(self, synthetic: MarketData, tmp_path: Path) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = frame["date"] + " 00:00:00+09:00"
+        frame.loc[5:, "date"] = frame.loc[5:, "date"].str.replace("+09:00", "+08:00")
+        expected = (
+            rf"row 5: '{synthetic.dates[5]} 00:00:00\+08:00' in column 'date' has UTC offset \+08:00, but row 0 "
+            rf"\('{synthetic.dates[0]} 00:00:00\+09:00'\) has \+09:00"
+        )
+        with pytest.raises(DataError, match=expected):
+            self.loader(path=self.write(frame, tmp_path)).load()
+
+    def test_mixed_offsets_in_a_long_file_name_the_first_row_in_file_order(
+        self, synthetic: MarketData, tmp_path: Path
+    ) -> None:
+        frame = long_frame(synthetic).reset_index(drop=True)  # shuffled rows, numbered in file order
+        frame["Date"] = frame["Date"] + "T10:00-05:00"
+        frame.loc[[7, 40], "Date"] = frame.loc[[7, 40], "Date"].str.replace("-05:00", "-04:00")
+        with pytest.raises(DataError, match=r"row 7: '.*T10:00-04:00' in column 'Date' has UTC offset -04:00"):
+            self.loader(path=self.write(frame, tmp_path), layout="long").load()
+
+    def test_a_directory_as_path_says_a_file_is_expected(self, synthetic: MarketData, tmp_path: Path) -> None:
+        folder = tmp_path / "prices"
+        folder.mkdir()
+        with pytest.raises(
+            DataError, match=rf"^{folder}: is a directory, but the path \(data.path\) must name a file; "
+        ):
+            self.loader(path=str(folder)).load()
+        self.write(wide_frame(synthetic), folder, "daily")
+        with pytest.raises(DataError, match=rf"is a directory, .*; \.{self.suffix} files in it: daily\.{self.suffix}$"):
+            self.loader(path=str(folder)).load()
+
+    @pytest.mark.parametrize(
+        ("layout", "edit", "expected"),
+        [
+            ("wide", lambda f: f.assign(FLAG=[True, False] * 15), "column 'FLAG' holds true/false values, not numbers"),
+            ("wide", lambda f: f.assign(Sector="tech"), "column 'Sector' is not numeric (row 0 holds 'tech')"),
+            ("wide", lambda f: f.assign(**{"": 1.0}), "column 6 has no name in the header"),
+            ("wide", lambda f: f.assign(T001=f["T001"] * 1e300), "ticker 'T001' on {d0}: close = "),
+            ("long", lambda f: f.assign(Volume=True), "column 'Volume' holds true/false values, not numbers"),
+            ("long", lambda f: f.assign(Open="unknown"), "column 'Open' is not numeric (row "),
+            ("long", lambda f: f.assign(Ticker=f["Ticker"].where(f.index != 9, " ")), "row 9 has no ticker"),
+            ("long", lambda f: f.assign(Ticker=f["Ticker"].where(f.index != 9, "")), "row 9 has no ticker"),
+            ("long", lambda f: f.assign(High=f["Low"] * 0.99), "each bar needs low <= open, close <= high"),
+            ("long", lambda f: f.assign(Close=f["Close"].where(f.index != 5, 1e13)), "close = 10000000000000.0 is "
+             "invalid; prices above 1e+12 are rejected as corrupt"),
+            ("long", lambda f: f.assign(Volume=f["Volume"].where(f.index != 5, -1.0)), "volume = -1.0 is invalid"),
+            ("long", lambda f: f.assign(Date=f["Date"].where(f.index != 5, "2000-01-32")), "row 5: '2000-01-32' in "
+             "column 'Date' is not an ISO date"),
+        ],
+    )  # fmt: skip
+    def test_bad_files_are_data_errors_naming_the_fault(
+        self,
+        synthetic: MarketData,
+        tmp_path: Path,
+        layout: str,
+        edit: Callable[[pd.DataFrame], pd.DataFrame],
+        expected: str,
+    ) -> None:
+        frame = wide_frame(synthetic) if layout == "wide" else long_frame(synthetic).sort_index()
+        path = self.write(edit(frame), tmp_path)
+        with pytest.raises(DataError) as error:
+            self.loader(path=path, layout=layout).load()
+        message = str(error.value)
+        assert message.startswith(f"{path}: ")
+        assert expected.format(d0=synthetic.dates[0]) in message
+        unquoted = re.sub(r"'[^']*'", "", message)  # values quoted from the file are shown as written
+        assert not re.search(r"numpy|datetime64|Timestamp|\d{4}-\d{2}-\d{2}[T ]\d", unquoted)  # dates as dates
+
+    def test_a_large_one_day_move_is_a_warning_naming_the_file_ticker_and_date(
+        self, synthetic: MarketData, tmp_path: Path
+    ) -> None:
+        frame = wide_frame(synthetic)
+        frame.loc[10:, "T002"] *= 8.0
+        path = self.write(frame, tmp_path)
+        expected = rf"^{path}: 1 one-day price move beyond max_daily_move=5 .*: ticker 'T002' on {synthetic.dates[10]} "
+        with pytest.warns(DataWarning, match=expected):
+            data = self.loader(path=path).load()
+        np.testing.assert_array_equal(data.close[:, 2], frame["T002"].to_numpy())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            self.loader(path=path, max_daily_move=10).load()
+            self.loader(path=path, max_daily_move=None).load()
+
     @pytest.mark.parametrize(
         ("kwargs", "key"),
         [
@@ -328,6 +453,8 @@ class FileLoaderContract:
             ({"path": None}, "path"),
             ({"start": "1st May"}, "start"),
             ({"missing": None}, "missing"),
+            ({"max_daily_move": -5}, "max_daily_move"),
+            ({"max_daily_move": True}, "max_daily_move"),
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
@@ -335,10 +462,11 @@ class FileLoaderContract:
             self.loader(**{"path": "prices", **kwargs})
 
     def test_parameters_are_stored_unchanged(self) -> None:
-        loader = self.loader(path="p", layout="long", tickers=["A"], missing="drop_ticker")
+        loader = self.loader(path="p", layout="long", tickers=["A"], missing="drop_ticker", max_daily_move=None)
         assert loader.get_params() == {
             "path": "p", "layout": "long", "date_column": "date", "ticker_column": "ticker", "field": "close",
             "tickers": ["A"], "start": None, "end": None, "missing": "drop_ticker", "ffill_limit": None,
+            "max_daily_move": None,
         }  # fmt: skip
 
 
@@ -351,6 +479,35 @@ class TestCSVLoader(FileLoaderContract):
         path.write_text("date,AAA,BBB,AAA\n2024-01-02,1,2,3\n2024-01-03,1,2,3\n")
         with pytest.raises(DataError, match=r"column 'AAA' appears twice in the header"):
             CSVLoader(path=str(path)).load()
+
+    def test_empty_header_cell_is_named_by_its_position(self, tmp_path: Path) -> None:
+        path = tmp_path / "prices.csv"
+        path.write_text("date,AAA,,BBB,\n2024-01-02,1,2,3,4\n2024-01-03,1,2,3,4\n")
+        with pytest.raises(
+            DataError, match=r"^\S+prices.csv: column 3 has no name in the header \(read as 'Unnamed: 2'\)"
+        ):
+            CSVLoader(path=str(path)).load()
+
+    def test_index_written_by_to_csv_is_named(self, synthetic: MarketData, tmp_path: Path) -> None:
+        path = tmp_path / "prices.csv"
+        wide_frame(synthetic).set_index("date").reset_index().to_csv(path)  # index=True: a first, unnamed column
+        with pytest.raises(DataError, match=r"column 1 has no name in the header .*unless index=False\)$"):
+            CSVLoader(path=str(path)).load()
+
+    def test_same_offset_data_loads_identically_from_csv_and_parquet(
+        self, synthetic: MarketData, tmp_path: Path
+    ) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize("Asia/Tokyo")  # midnight in Tokyo
+        frame.to_csv(tmp_path / "prices.csv", index=False)  # written as 2000-01-03 00:00:00+09:00
+        frame.to_parquet(tmp_path / "prices.parquet", index=False)  # a timezone-aware timestamp column
+        assert "00:00:00+09:00" in (tmp_path / "prices.csv").read_text()
+        from_csv = CSVLoader(path=str(tmp_path / "prices.csv")).load()
+        from_parquet = ParquetLoader(path=str(tmp_path / "prices.parquet")).load()
+        np.testing.assert_array_equal(from_csv.dates, synthetic.dates)
+        np.testing.assert_array_equal(from_parquet.dates, synthetic.dates)
+        np.testing.assert_array_equal(from_csv.close, from_parquet.close)
+        assert from_csv.fingerprint() == from_parquet.fingerprint()
 
     def test_garbage_file_is_a_data_error(self, tmp_path: Path) -> None:
         path = tmp_path / "prices.csv"
@@ -368,6 +525,33 @@ class TestParquetLoader(FileLoaderContract):
         frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
         data = ParquetLoader(path=self.write(frame, tmp_path)).load()
         np.testing.assert_array_equal(data.dates, synthetic.dates)
+
+    @pytest.mark.parametrize(
+        ("zone", "time"), [("Asia/Tokyo", "00:30"), ("America/New_York", "23:00"), ("UTC", "23:59"), (None, "23:59")]
+    )
+    @pytest.mark.parametrize("layout", ["wide", "long"])
+    def test_timestamp_columns_give_their_local_dates(
+        self, synthetic: MarketData, tmp_path: Path, zone: str | None, time: str, layout: str
+    ) -> None:
+        frame = wide_frame(synthetic) if layout == "wide" else long_frame(synthetic)
+        column = "date" if layout == "wide" else "Date"
+        stamps = pd.to_datetime(frame[column] + " " + time)
+        frame[column] = stamps if zone is None else stamps.dt.tz_localize(zone)
+        data = ParquetLoader(path=self.write(frame, tmp_path), layout=layout).load()
+        np.testing.assert_array_equal(data.dates, synthetic.dates)
+
+    def test_date_columns_are_read(self, synthetic: MarketData, tmp_path: Path) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date  # written as a Parquet date32 column
+        data = ParquetLoader(path=self.write(frame, tmp_path)).load()
+        np.testing.assert_array_equal(data.dates, synthetic.dates)
+
+    def test_missing_timestamp_names_the_row(self, synthetic: MarketData, tmp_path: Path) -> None:
+        frame = wide_frame(synthetic)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize("Asia/Tokyo")
+        frame.loc[3, "date"] = pd.NaT
+        with pytest.raises(DataError, match=r"row 3: the date in column 'date' is missing; every row needs a date"):
+            ParquetLoader(path=self.write(frame, tmp_path)).load()
 
     def test_not_a_parquet_file(self, tmp_path: Path) -> None:
         path = tmp_path / "prices.parquet"
@@ -434,6 +618,14 @@ class TestDataConfigs:
         assert isinstance(loader, SyntheticLoader)
         assert loader.seed == 42 and loader.n_tickers == 20 and loader.n_days == 2520
         assert loader.get_params() == {**SyntheticLoader().get_params(), "seed": 42}
+
+    @pytest.mark.parametrize("name", ["csv", "parquet", "sp500", "synthetic"])
+    def test_every_data_config_sets_max_daily_move_to_the_default(self, name: str) -> None:
+        config = OmegaConf.load(CONF / "data" / f"{name}.yaml")
+        assert config.max_daily_move == 5.0
+        loader = self.compose(name, path="prices.x", max_daily_move=None) if name in ("csv", "parquet") else None
+        loader = loader or self.compose(name, max_daily_move=None)
+        assert loader.max_daily_move is None
 
     @pytest.mark.parametrize(("name", "cls"), [("csv", CSVLoader), ("parquet", ParquetLoader)])
     def test_file_configs_require_a_path(self, name: str, cls: type) -> None:

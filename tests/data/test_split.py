@@ -1,3 +1,4 @@
+import datetime
 from pathlib import Path
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from framework.config.components import build_component
 from framework.core.errors import ConfigError, DataError
 from framework.data import HoldoutSplit
 
@@ -77,13 +79,17 @@ class TestHoldoutSplit:
     ) -> None:
         split = HoldoutSplit(train_end=train_end, val_end=val_end)
         with pytest.raises(
-            ConfigError, match=rf"^{key}: .* outside the data, which runs from 2024-01-01 to 2024-01-10"
+            ConfigError,
+            match=rf"^benchmark\.split\.{key}: .* outside the data, which runs from 2024-01-01 to 2024-01-10",
         ):
             split.segments(days("2024-01-01", 10))
 
     def test_date_split_leaving_a_short_segment(self) -> None:
         split = HoldoutSplit(train_end="2024-01-05", val_end="2024-01-09")
-        expected = r"^train_end, val_end: segment 'test' has 1 bar \(2024-01-10 to 2024-01-10\)"
+        expected = (
+            r"^benchmark\.split\.train_end, benchmark\.split\.val_end: segment 'test' has 1 bar "
+            r"\(2024-01-10 to 2024-01-10\) out of 10; .*: move train_end=2024-01-05 or val_end=2024-01-09$"
+        )
         with pytest.raises(ConfigError, match=expected):
             split.segments(days("2024-01-01", 10))
 
@@ -109,7 +115,7 @@ class TestHoldoutSplit:
         ],
     )
     def test_invalid_parameters_name_the_key(self, kwargs: dict, key: str) -> None:
-        with pytest.raises(ConfigError, match=rf"^{key}: "):
+        with pytest.raises(ConfigError, match=rf"^benchmark\.split\.{key}: "):
             HoldoutSplit(**kwargs)
 
     def test_fractions_summing_to_one_within_rounding_are_accepted(self) -> None:
@@ -122,6 +128,39 @@ class TestHoldoutSplit:
     def test_empty_dates(self) -> None:
         with pytest.raises(DataError, match=r"cannot split"):
             HoldoutSplit().segments(np.array([], dtype="datetime64[D]"))
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"train_end": "2024/01/05", "val_end": "2024-01-08"}, "benchmark.split.train_end: expected an ISO date"),
+            ({"train_end": "2024-01-05", "val_end": "2024-01-05"}, "benchmark.split.val_end: must be after train_end "
+             "2024-01-05, got 2024-01-05"),
+            ({"train_end": "2024-01-05"}, "benchmark.split.val_end: required when train_end is given"),
+            ({"test": 0.0}, "benchmark.split.test: must be a fraction"),
+        ],
+    )  # fmt: skip
+    def test_errors_built_from_the_config_name_the_full_key_once(self, params: dict, expected: str) -> None:
+        spec = {"_target_": "framework.data.HoldoutSplit", **params}
+        with pytest.raises(ConfigError) as error:
+            build_component(spec, "benchmark.split", object)
+        assert str(error.value).startswith(expected)
+        assert str(error.value).count("benchmark.split") == 1
+
+    def test_errors_of_a_run_name_the_full_key(self) -> None:
+        # segments() runs long after the split is built, where nothing adds the key path to its errors
+        split = build_component(
+            {"_target_": "framework.data.HoldoutSplit", "train_end": "2030-01-02", "val_end": "2030-06-30"},
+            "benchmark.split",
+            object,
+        )
+        with pytest.raises(ConfigError, match=r"^benchmark\.split\.train_end: 2030-01-02 is outside the data"):
+            split.segments(days("2024-01-01", 10))
+
+    def test_dates_in_messages_are_days_whatever_form_they_were_given_in(self) -> None:
+        split = HoldoutSplit(train_end=datetime.datetime(2024, 1, 5, 12, 30), val_end=datetime.date(2024, 1, 9))
+        with pytest.raises(ConfigError) as error:
+            split.segments(days("2024-01-01", 10))
+        assert str(error.value).endswith("move train_end=2024-01-05 or val_end=2024-01-09")
 
     def test_holdout_config_builds_the_split(self) -> None:
         config = OmegaConf.load(CONF / "benchmark" / "holdout.yaml")
