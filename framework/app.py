@@ -19,7 +19,7 @@ import framework
 from framework.agents.base import Agent, Orchestrator
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR
-from framework.config.components import build_component
+from framework.config.components import allow_config_targets, build_component
 from framework.config.portfolio import build_portfolio
 from framework.config.schema import validate_run_config
 from framework.core.errors import ConfigError, DataError, TrackingError
@@ -73,6 +73,7 @@ def run(
     """
     output_dir = Path(output_dir)
     container = _resolve(cfg)
+    allow_config_targets(container)
     validate_run_config(container)
     check_metric_key(container["optimized_metric"])
     report = build_and_run(cfg, container)

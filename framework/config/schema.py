@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from framework.config.components import target_prefixes
 from framework.core.errors import ConfigError
 
 
@@ -64,6 +65,8 @@ class RunConfig:
         seed: Seed of every random component.
         experiment_name: MLflow experiment.
         optimized_metric: ``<segment>/<metric>`` the task returns for sweepers.
+        allowed_targets: Module prefixes (``mypkg.``) whose classes a ``_target_`` may name, besides
+            ``framework.``, ``plugins.``, ``sklearn.`` and ``skfolio.`` (see :mod:`framework.config.components`).
     """
 
     data: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +80,7 @@ class RunConfig:
     seed: int = 42
     experiment_name: str = "portfolio-lab"
     optimized_metric: str = "val/sharpe"
+    allowed_targets: list[str] = field(default_factory=list)
 
 
 _SECTIONS = {"tracking": TrackingConfig, "benchmark": BenchmarkConfig}
@@ -145,6 +149,7 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     index = benchmark.get("index")
     if index is not None and index not in BENCHMARK_INDEXES:
         raise ConfigError(f"benchmark.index: must be null or one of {', '.join(BENCHMARK_INDEXES)}, got {index!r}")
+    target_prefixes(config.get("allowed_targets"))
     seed = config.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
