@@ -6,6 +6,7 @@ their class's constructor when they are built; the sections below have fixed key
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -112,8 +113,29 @@ def check_keys(config: Mapping[str, Any], schema: type, key: str = "") -> None:
             raise ConfigError(f"{path}: unknown key; allowed keys: {', '.join(allowed)}")
 
 
+def _check_tracking_uri(configured: Any) -> None:
+    """Refuse a tracking URI that cannot keep runs (in-memory SQLite), configured or from the environment."""
+    from framework.tracking.mlflow_store import is_memory_store
+
+    if configured is not None and not isinstance(configured, str):
+        raise ConfigError(f"tracking.tracking_uri: must be a URI or null, got {configured!r}")
+    key, uri = "tracking.tracking_uri", configured
+    if uri is None or not uri.strip():
+        key, uri = "MLFLOW_TRACKING_URI (used as tracking.tracking_uri is null)", os.environ.get("MLFLOW_TRACKING_URI")
+    if uri and is_memory_store(uri):
+        raise ConfigError(
+            f"{key}: {uri!r} is an in-memory SQLite database, whose runs vanish when the job ends; use a file "
+            "(sqlite:///mlflow.db), a database server (postgresql://...) or a tracking server (http://host:5000), "
+            "or tracking=none"
+        )
+
+
 def validate_run_config(config: Mapping[str, Any]) -> None:
     """Check the root and the fixed sections of a resolved run config (``hydra`` is ignored).
+
+    The tracking store is checked too when tracking is enabled: an in-memory SQLite store
+    (``sqlite:///:memory:``, ``sqlite://``), configured or taken from ``$MLFLOW_TRACKING_URI``, is refused
+    before the backtest runs, since the run would vanish with the process.
 
     Args:
         config: The resolved config as plain containers.
@@ -126,6 +148,10 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
         Traceback (most recent call last):
         ...
         framework.core.errors.ConfigError: tracking.enabled: must be true or false, got 'yes'
+        >>> validate_run_config({"tracking": {"tracking_uri": "sqlite:///:memory:"}})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: tracking.tracking_uri: 'sqlite:///:memory:' is an in-memory SQLite ...
     """
     check_keys({k: v for k, v in config.items() if k != "hydra"}, RunConfig)
     for section, schema in _SECTIONS.items():
@@ -139,6 +165,8 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     for name in ("enabled", "log_equity_series"):
         if name in tracking and not isinstance(tracking[name], bool):
             raise ConfigError(f"tracking.{name}: must be true or false, got {tracking[name]!r}")
+    if tracking.get("enabled", True):
+        _check_tracking_uri(tracking.get("tracking_uri"))
     benchmark = config.get("benchmark") or {}
     ppy = benchmark.get("periods_per_year", 252)
     if isinstance(ppy, bool) or not isinstance(ppy, int) or ppy < 1:
