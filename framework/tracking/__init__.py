@@ -4,7 +4,12 @@ The only layer, with the app, that imports MLflow, and it does so inside functio
 does not import MLflow.
 """
 
-from framework.tracking.credentials import mask_credentials, mask_credentials_in, mask_credentials_in_files
+from framework.tracking.credentials import (
+    mask_credentials,
+    mask_credentials_in,
+    mask_credentials_in_file,
+    mask_credentials_in_files,
+)
 from framework.tracking.mlflow_store import (
     PartialRunError,
     TrackedRun,
@@ -29,6 +34,7 @@ __all__ = [
     "log_run",
     "mask_credentials",
     "mask_credentials_in",
+    "mask_credentials_in_file",
     "mask_credentials_in_files",
     "resolve_tracking_uri",
     "start_run",

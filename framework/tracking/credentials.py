@@ -96,19 +96,39 @@ def mask_credentials_in_files(folder: Path) -> list[Path]:
         >>> mask_credentials_in_files(folder)
         []
     """
-    rewritten = []
-    for path in sorted(Path(folder).rglob("*")) if Path(folder).is_dir() else []:
-        if not path.is_file() or path.is_symlink():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        masked = mask_credentials(text)
-        if masked != text:
-            path.write_text(masked, encoding="utf-8")
-            rewritten.append(path)
-    return rewritten
+    paths = sorted(Path(folder).rglob("*")) if Path(folder).is_dir() else []
+    return [path for path in paths if mask_credentials_in_file(path)]
+
+
+def mask_credentials_in_file(path: Path) -> bool:
+    """Rewrite one text file masked if it holds credentials; leave a binary, missing or linked file alone.
+
+    Args:
+        path: The file, such as the ``multirun.yaml`` Hydra writes into a sweep folder.
+
+    Returns:
+        Whether the file was rewritten.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "multirun.yaml"
+        >>> mask_credentials_in_file(path)
+        False
+        >>> _ = path.write_text("tracking_uri: mysql://u:pw@db/m")
+        >>> mask_credentials_in_file(path), path.read_text()
+        (True, 'tracking_uri: mysql://u:***@db/m')
+    """
+    if not path.is_file() or path.is_symlink():
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return False
+    masked = mask_credentials(text)
+    if masked == text:
+        return False
+    path.write_text(masked, encoding="utf-8")
+    return True
 
 
 def mask_log_records() -> None:

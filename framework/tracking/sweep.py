@@ -17,7 +17,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from framework.tracking.credentials import mask_credentials
+from framework.tracking.credentials import mask_credentials_in_file
 from framework.tracking.mlflow_store import TrackedRun, end_run, resolve_tracking_uri, start_run
 
 PARENT_RUN_ID_FILE = "mlflow_parent_run_id"
@@ -34,7 +34,7 @@ class MlflowSweepCallback(Callback):
     It ends FINISHED when the sweep ends, or FAILED when the process exits before that (a job raised, which
     makes Hydra stop the sweep without calling ``on_multirun_end``). Nothing is tracked when ``tracking.enabled``
     is false. Either way, credentials in Hydra's ``multirun.yaml`` of the sweep folder are masked at the end
-    (see :func:`~framework.tracking.credentials.mask_credentials`); the parent run's tags are masked when logged.
+    (see :mod:`framework.tracking.credentials`); the parent run's tags are masked when logged.
 
     Registered in ``conf/config.yaml``::
 
@@ -105,14 +105,14 @@ class MlflowSweepCallback(Callback):
         atexit.unregister(self._end_unfinished)
         self._end("FINISHED")
         with contextlib.suppress(Exception):  # tracking must not break the sweep
-            _mask_sweep_record(Path(str(config.hydra.sweep.dir)))
+            mask_credentials_in_file(Path(str(config.hydra.sweep.dir)) / "multirun.yaml")
 
     def _end_unfinished(self) -> None:
         """At exit before the sweep's end: end a parent run left open, FAILED, and mask ``multirun.yaml``."""
         self._end("FAILED")
         if self.sweep_dir is not None:
             with contextlib.suppress(Exception):
-                _mask_sweep_record(self.sweep_dir)
+                mask_credentials_in_file(self.sweep_dir / "multirun.yaml")
 
     def _end(self, status: str) -> None:
         """End the parent run, if any, with ``status``; a failure is only a warning."""
@@ -123,16 +123,6 @@ class MlflowSweepCallback(Callback):
             end_run(tracking_uri=parent.tracking_uri, run_id=parent.run_id, status=status)
         except Exception as error:  # tracking must not break the sweep
             _log.warning("MLflow: cannot end the sweep parent run %s: %s", parent.run_id, error)
-
-
-def _mask_sweep_record(sweep_dir: Path) -> None:
-    """Mask credentials in Hydra's ``multirun.yaml`` of a sweep folder, if it holds any."""
-    record = sweep_dir / "multirun.yaml"
-    if record.is_file():
-        text = record.read_text(encoding="utf-8")
-        masked = mask_credentials(text)
-        if masked != text:
-            record.write_text(masked, encoding="utf-8")
 
 
 def sweep_parent_run_id(sweep_dir: str | Path) -> str | None:
