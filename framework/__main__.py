@@ -26,7 +26,11 @@ def _explain(error: BaseException) -> str:
 
 
 def main() -> int:
-    """Run the app; return the process exit code (2 for a configuration or data error)."""
+    """Run the app; return the process exit code.
+
+    0 when the backtest ran, also when only its tracking failed (a warning says why and where the results are);
+    2 for a configuration or data error, reported in one message before the backtest starts where possible.
+    """
     # Let errors reach this function instead of Hydra's own report, so they can be explained in one message.
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -35,14 +39,17 @@ def main() -> int:
 
     from framework.app import main as hydra_main
     from framework.core.errors import PortfolioLabError
+    from framework.tracking.credentials import mask_credentials, mask_log_records
 
+    # Hydra logs the overrides of each sweep job, MLflow logs URIs: no log line shows a tracking password.
+    mask_log_records()
     try:
         hydra_main()
     except PortfolioLabError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {mask_credentials(str(error))}", file=sys.stderr)
         return 2
     except (HydraException, OmegaConfBaseException) as error:
-        print(f"error: {_explain(error)}", file=sys.stderr)
+        print(f"error: {mask_credentials(_explain(error))}", file=sys.stderr)
         return 2
     return 0
 

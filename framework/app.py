@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 import framework
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR
-from framework.config.components import build_component
+from framework.config.components import allow_config_targets, build_component
 from framework.config.pipeline import build_pipeline
 from framework.config.portfolio import build_portfolio
 from framework.config.schema import validate_run_config
@@ -73,12 +73,17 @@ def run(
     """
     output_dir = Path(output_dir)
     container = _resolve(cfg)
+    allow_config_targets(container)
     validate_run_config(container)
     check_metric_key(container["optimized_metric"])
     report = build_and_run(cfg, container)
     files = report.write(output_dir)
+    from framework.tracking.credentials import mask_credentials_in, mask_credentials_in_files
+
+    # Credentials in a tracking URI stay out of the job's files: this config and Hydra's record of the job.
     config_file = output_dir / "config.yaml"
-    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(container)))
+    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(mask_credentials_in(container))))
+    mask_credentials_in_files(output_dir / ".hydra")
 
     print(f"\n{report.name}: {len(report.result.tickers)} tickers, {len(report.result.dates)} bars "
           f"({report.result.dates[0]} .. {report.result.dates[-1]})")  # fmt: skip
@@ -202,7 +207,14 @@ def _track(
     overrides: list[str],
     sweep_dir: str | None,
 ) -> None:
-    from framework.tracking import flatten_params, log_run, resolve_tracking_uri, sweep_parent_run_id
+    from framework.tracking import (
+        PartialRunError,
+        flatten_params,
+        log_run,
+        mask_credentials,
+        resolve_tracking_uri,
+        sweep_parent_run_id,
+    )
 
     tracking = container.get("tracking") or {}
     uri = resolve_tracking_uri(tracking.get("tracking_uri"))
@@ -214,10 +226,10 @@ def _track(
         **_git_tags(),
     }
     if overrides:
-        tags["overrides"] = " ".join(overrides)
+        tags["overrides"] = mask_credentials(" ".join(overrides))
     series = {"equity": report.result.equity, "baseline_equity": report.baseline.equity}
     dirs = {".hydra": output_dir / ".hydra"} if (output_dir / ".hydra").is_dir() else {}
-    run_name = tracking.get("run_name") or " ".join([report.name, *overrides])[:200]
+    run_name = mask_credentials(tracking.get("run_name") or " ".join([report.name, *overrides]))[:200]
     try:
         tracked = log_run(
             tracking_uri=uri,
@@ -232,13 +244,15 @@ def _track(
             parent_run_id=sweep_parent_run_id(sweep_dir) if sweep_dir else None,
         )
     except TrackingError as error:
+        # One message whatever failed: what the store holds (nothing, or part of the run) and where the files are.
+        outcome = "tracked only in part" if isinstance(error, PartialRunError) else "not tracked"
         print(
-            f"warning: the run was not tracked: {error}\n"
+            f"warning: the run was {outcome}: {mask_credentials(str(error))}\n"
             f"nothing is lost: every result of this run is in {output_dir.resolve()}",
             file=sys.stderr,
         )
         return
-    print(f"mlflow run {tracked.run_id} in experiment '{container['experiment_name']}' at {uri}")
+    print(f"mlflow run {tracked.run_id} in experiment '{container['experiment_name']}' at {mask_credentials(uri)}")
     print(f"view it with: {tracked.ui_hint}")
 
 

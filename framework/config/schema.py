@@ -6,10 +6,12 @@ their class's constructor when they are built; the sections below have fixed key
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from framework.config.components import target_prefixes
 from framework.core.errors import ConfigError
 
 
@@ -64,6 +66,8 @@ class RunConfig:
         seed: Seed of every random component.
         experiment_name: MLflow experiment.
         optimized_metric: ``<segment>/<metric>`` the task returns for sweepers.
+        allowed_targets: Module prefixes (``mypkg.``) whose classes a ``_target_`` may name, besides
+            ``framework.``, ``plugins.``, ``sklearn.`` and ``skfolio.`` (see :mod:`framework.config.components`).
     """
 
     data: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +81,7 @@ class RunConfig:
     seed: int = 42
     experiment_name: str = "portfolio-lab"
     optimized_metric: str = "val/sharpe"
+    allowed_targets: list[str] = field(default_factory=list)
 
 
 _SECTIONS = {"tracking": TrackingConfig, "benchmark": BenchmarkConfig}
@@ -108,8 +113,29 @@ def check_keys(config: Mapping[str, Any], schema: type, key: str = "") -> None:
             raise ConfigError(f"{path}: unknown key; allowed keys: {', '.join(allowed)}")
 
 
+def _check_tracking_uri(configured: Any) -> None:
+    """Refuse a tracking URI that cannot keep runs (in-memory SQLite), configured or from the environment."""
+    from framework.tracking.mlflow_store import is_memory_store
+
+    if configured is not None and not isinstance(configured, str):
+        raise ConfigError(f"tracking.tracking_uri: must be a URI or null, got {configured!r}")
+    key, uri = "tracking.tracking_uri", configured
+    if uri is None or not uri.strip():
+        key, uri = "MLFLOW_TRACKING_URI (used as tracking.tracking_uri is null)", os.environ.get("MLFLOW_TRACKING_URI")
+    if uri and is_memory_store(uri):
+        raise ConfigError(
+            f"{key}: {uri!r} is an in-memory SQLite database, whose runs vanish when the job ends; use a file "
+            "(sqlite:///mlflow.db), a database server (postgresql://...) or a tracking server (http://host:5000), "
+            "or tracking=none"
+        )
+
+
 def validate_run_config(config: Mapping[str, Any]) -> None:
     """Check the root and the fixed sections of a resolved run config (``hydra`` is ignored).
+
+    The tracking store is checked too when tracking is enabled: an in-memory SQLite store
+    (``sqlite:///:memory:``, ``sqlite://``), configured or taken from ``$MLFLOW_TRACKING_URI``, is refused
+    before the backtest runs, since the run would vanish with the process.
 
     Args:
         config: The resolved config as plain containers.
@@ -122,6 +148,10 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
         Traceback (most recent call last):
         ...
         framework.core.errors.ConfigError: tracking.enabled: must be true or false, got 'yes'
+        >>> validate_run_config({"tracking": {"tracking_uri": "sqlite:///:memory:"}})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: tracking.tracking_uri: 'sqlite:///:memory:' is an in-memory SQLite ...
     """
     check_keys({k: v for k, v in config.items() if k != "hydra"}, RunConfig)
     for section, schema in _SECTIONS.items():
@@ -135,6 +165,8 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     for name in ("enabled", "log_equity_series"):
         if name in tracking and not isinstance(tracking[name], bool):
             raise ConfigError(f"tracking.{name}: must be true or false, got {tracking[name]!r}")
+    if tracking.get("enabled", True):
+        _check_tracking_uri(tracking.get("tracking_uri"))
     benchmark = config.get("benchmark") or {}
     ppy = benchmark.get("periods_per_year", 252)
     if isinstance(ppy, bool) or not isinstance(ppy, int) or ppy < 1:
@@ -145,6 +177,7 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     index = benchmark.get("index")
     if index is not None and index not in BENCHMARK_INDEXES:
         raise ConfigError(f"benchmark.index: must be null or one of {', '.join(BENCHMARK_INDEXES)}, got {index!r}")
+    target_prefixes(config.get("allowed_targets"))
     seed = config.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")

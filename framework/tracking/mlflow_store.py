@@ -18,11 +18,24 @@ Two things make a store usable from Hydra sweeps:
   processes creating the tables of a new database at once collide. A call holds an exclusive ``fcntl.flock`` on
   ``<database>.lock`` next to the database while it logs (POSIX only; elsewhere no lock is taken). Logging a run
   takes about 150 ms, so the wait is short.
+
+And a failure is one line, whatever the store:
+
+- Every store error becomes a :class:`~framework.core.errors.TrackingError` whose message names the store (its
+  credentials masked by :func:`~framework.tracking.credentials.mask_credentials`) and the cause on one line; a
+  missing database driver names the package to install. An in-memory SQLite store is refused: its runs would
+  vanish with the process.
+- What MLflow, SQLAlchemy, alembic and urllib3 log while the store is used is held back: when the call fails,
+  the error says it all (MLflow would otherwise print a whole SQLAlchemy traceback); when it succeeds, each held
+  record is passed on as its first line.
+- A run that fails after it was created is ended FAILED, tagged ``tracking_error``, and reported by a
+  :class:`PartialRunError` that says what the run holds and what could not be written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import posixpath
@@ -38,6 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from framework.core.errors import TrackingError
+from framework.tracking.credentials import mask_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -73,6 +87,62 @@ _DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 # Errors from these packages (and any OSError) mean the store failed; anything else is a bug and is re-raised.
 _STORE_ERROR_PACKAGES = frozenset({"mlflow", "sqlalchemy", "alembic", "sqlite3", "requests", "urllib3"})
 _RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
+# Loggers whose records are held back while a store is used (see the module docstring).
+_STORE_LOGGERS = ("mlflow", "sqlalchemy", "alembic", "urllib3", "huey")
+# The pip package of a database driver SQLAlchemy imports, by module name.
+_DRIVER_PACKAGES = {
+    "psycopg": "'psycopg[binary]'",
+    "psycopg2": "psycopg2-binary",
+    "pg8000": "pg8000",
+    "MySQLdb": "mysqlclient",
+    "pymysql": "PyMySQL",
+    "mysql": "mysql-connector-python",
+    "pyodbc": "pyodbc",
+    "pymssql": "pymssql",
+}
+
+
+class PartialRunError(TrackingError):
+    """A run was created in the store, but not everything could be logged to it.
+
+    The run is ended FAILED and tagged ``tracking_error``; the message says what it holds and what is missing.
+
+    Attributes:
+        run: The run, as far as it was logged.
+
+    Example:
+        >>> run = TrackedRun("ab12", "3", "sqlite:///mlflow.db", "/lab/mlruns/3/ab12/artifacts")
+        >>> error = PartialRunError("run ab12 holds its params; its artifacts could not be written", run)
+        >>> isinstance(error, TrackingError), error.run.run_id
+        (True, 'ab12')
+    """
+
+    def __init__(self, message: str, run: TrackedRun) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+def is_memory_store(tracking_uri: str) -> bool:
+    """Whether a tracking URI names an in-memory SQLite database, whose runs vanish when the process ends.
+
+    Args:
+        tracking_uri: A store URI.
+
+    Returns:
+        True for ``sqlite://``, ``sqlite:///``, ``sqlite:///:memory:`` and SQLite URIs in memory mode.
+
+    Example:
+        >>> [is_memory_store(u) for u in ("sqlite:///:memory:", "sqlite://", "sqlite+pysqlite:///", "SQLite:///:memory:")]
+        [True, True, True, True]
+        >>> [is_memory_store(u) for u in ("sqlite:///mlflow.db", "sqlite:////tmp/m.db", "http://h:5000")]
+        [False, False, False]
+    """
+    match = re.match(r"^sqlite(\+\w+)?://(?P<rest>.*)$", tracking_uri.strip(), re.IGNORECASE)
+    if match is None:
+        return False
+    path, _, query = match["rest"].partition("?")
+    path = path[1:] if path.startswith("/") else path
+    return path in ("", ":memory:") or path.startswith("file::memory:") or "mode=memory" in query
 
 
 def resolve_tracking_uri(configured: str | None) -> str:
@@ -136,7 +206,7 @@ class TrackedRun:
     @property
     def ui_hint(self) -> str:
         """How to look at the run: its URL for a tracking server, the ``mlflow ui`` command for a database."""
-        uri = _redacted(self.tracking_uri)
+        uri = mask_credentials(self.tracking_uri)
         scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
         if scheme in ("http", "https"):
             return f"{uri.rstrip('/')}/{self.run_path}"
@@ -168,8 +238,13 @@ def log_run(
     to 6000 characters, tags to 8000). A metric that is NaN or infinite is not logged; its name goes to the tag
     ``skipped_metrics`` (comma-separated), as does the name of a series with non-finite steps, which are left
     out. Each series is a metric history stepped by index (``equity`` at step = bar). Files in ``artifacts``
-    go to the artifact root, each folder of ``artifact_dirs`` under its key. The run ends FINISHED; if logging
-    fails midway it is ended FAILED and the error raised.
+    go to the artifact root, each folder of ``artifact_dirs`` under its key. The run ends FINISHED. If the
+    store fails once the run exists (an artifact folder that cannot be written, a database that fails midway),
+    the run is ended FAILED and tagged ``tracking_error``, and a :class:`PartialRunError` says what the run holds
+    and what is missing.
+
+    Credentials in the run name and in param and tag values are masked
+    (:func:`~framework.tracking.credentials.mask_credentials`) before they are sent.
 
     A new experiment gets MLflow's default artifact location: for a SQLite store, ``./mlruns/<experiment id>``
     under the working directory of the first process that opened the store.
@@ -190,9 +265,10 @@ def log_run(
         The logged run.
 
     Raises:
+        PartialRunError: The run was created but the store failed before everything was logged.
         TrackingError: A key MLflow would refuse, a value that is not a number, a series that is not 1-D, a
-            missing artifact, a deleted experiment, or a store that cannot be reached or written; the message
-            names the store URI and the cause on one line.
+            missing artifact, a deleted experiment, an in-memory SQLite store, a missing database driver, or a
+            store that cannot be reached or written; the message names the store URI and the cause on one line.
 
     Example:
         Not run here: the first use of a SQLite store creates its tables (about 1.3 s), too slow for a doctest;
@@ -206,8 +282,11 @@ def log_run(
         >>> run.ui_hint  # doctest: +SKIP
         'mlflow ui --backend-store-uri sqlite:///mlflow.db  # then open http://127.0.0.1:5000/#/experiments/1/runs/...'
     """
-    param_values = {_checked_key("param", key): str(value)[:_MAX_PARAM_VALUE_LENGTH] for key, value in params.items()}
-    tag_values = {_checked_key("tag", key): str(value)[:_MAX_TAG_VALUE_LENGTH] for key, value in tags.items()}
+    param_values = {
+        _checked_key("param", key): mask_credentials(str(value))[:_MAX_PARAM_VALUE_LENGTH]
+        for key, value in params.items()
+    }
+    tag_values = _checked_tags(tags)
     finite_metrics, skipped = _checked_metrics(metrics)
     histories = {_checked_key("series", key): _checked_series(key, values) for key, values in (series or {}).items()}
     skipped += [key for key, values in histories.items() if not np.isfinite(values).all()]
@@ -218,18 +297,37 @@ def log_run(
         _checked_artifact_path(key): _checked_path(Path(path), "folder") for key, path in (artifact_dirs or {}).items()
     }
 
-    with _open_store(tracking_uri, f"log a run to experiment {experiment_name!r}") as client:
+    action = f"log a run to experiment {experiment_name!r}"
+    with _open_store(tracking_uri, action) as client:
         run = _start_run(client, tracking_uri, experiment_name, run_name, parent_run_id)
+        logged: list[str] = []
+        part = "params and tags"
         try:
             _log_batches(client, run.run_id, params=param_values, tags=tag_values)
+            logged.append(part)
+            part = "metrics"
             _log_metrics(client, run.run_id, finite_metrics, histories)
+            logged.append(part)
+            part = f"artifacts (to {run.artifact_uri})"
             for file in files:
                 client.log_artifact(run.run_id, str(file))
             for artifact_path, folder in folders.items():
                 client.log_artifacts(run.run_id, str(folder), artifact_path=artifact_path or None)
+        except Exception as error:
+            if not _is_store_error(error):
+                _end_failed(client, run.run_id, mask_credentials(f"{type(error).__name__}: {error}"))
+                raise
+            holds = ("at most part of its params and tags", "its params and tags", "its params, tags and metrics")[
+                len(logged)
+            ]
+            message = mask_credentials(
+                f"MLflow tracking store {tracking_uri}: cannot {action} completely: run {run.run_id} holds {holds}, "
+                f"but its {part} could not be written: {_cause(error)}; the run is marked FAILED"
+            )
+            _end_failed(client, run.run_id, message)
+            raise PartialRunError(message, run) from error
         except BaseException:
-            with contextlib.suppress(Exception):
-                client.set_terminated(run.run_id, "FAILED")
+            _end_failed(client, run.run_id, "interrupted")
             raise
         client.set_terminated(run.run_id, "FINISHED")
     return run
@@ -266,14 +364,13 @@ def start_run(
         ...                    run_name="sweep multirun/2026-11-24/10-12-33")  # doctest: +SKIP
         >>> end_run(tracking_uri=parent.tracking_uri, run_id=parent.run_id)  # doctest: +SKIP
     """
-    tag_values = {_checked_key("tag", key): str(value)[:_MAX_TAG_VALUE_LENGTH] for key, value in (tags or {}).items()}
+    tag_values = _checked_tags(tags or {})
     with _open_store(tracking_uri, f"start a run in experiment {experiment_name!r}") as client:
         run = _start_run(client, tracking_uri, experiment_name, run_name, parent_run_id)
         try:
             _log_batches(client, run.run_id, params={}, tags=tag_values)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                client.set_terminated(run.run_id, "FAILED")
+        except BaseException as error:
+            _end_failed(client, run.run_id, mask_credentials(f"{type(error).__name__}: {error}"))
             raise
     return run
 
@@ -305,10 +402,11 @@ def end_run(*, tracking_uri: str, run_id: str, status: str = "FINISHED") -> None
 def _start_run(
     client: MlflowClient, tracking_uri: str, experiment_name: str, run_name: str | None, parent_run_id: str | None
 ) -> TrackedRun:
-    """Create a RUNNING run in ``experiment_name`` (created if missing)."""
+    """Create a RUNNING run in ``experiment_name`` (created if missing); credentials in its name are masked."""
     experiment_id = _experiment_id(client, tracking_uri, experiment_name)
     system_tags = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
-    run = client.create_run(experiment_id, run_name=run_name, tags=system_tags)
+    name = mask_credentials(run_name) if run_name is not None else None
+    run = client.create_run(experiment_id, run_name=name, tags=system_tags)
     return TrackedRun(run.info.run_id, experiment_id, tracking_uri, run.info.artifact_uri)
 
 
@@ -329,11 +427,26 @@ def _experiment_id(client: MlflowClient, tracking_uri: str, experiment_name: str
                 raise
     if experiment.lifecycle_stage == "deleted":
         raise TrackingError(
-            f"MLflow tracking store {_redacted(tracking_uri)}: experiment {experiment_name!r} "
+            f"MLflow tracking store {mask_credentials(tracking_uri)}: experiment {experiment_name!r} "
             f"(id {experiment.experiment_id}) is deleted; restore it with `mlflow experiments restore "
             f"--experiment-id {experiment.experiment_id}` or choose another experiment_name"
         )
     return str(experiment.experiment_id)
+
+
+def _end_failed(client: MlflowClient, run_id: str, reason: str) -> None:
+    """End a run FAILED with the reason as its ``tracking_error`` tag, as far as the store still answers."""
+    with contextlib.suppress(Exception):
+        client.set_tag(run_id, "tracking_error", reason[:_MAX_TAG_VALUE_LENGTH])
+    with contextlib.suppress(Exception):
+        client.set_terminated(run_id, "FAILED")
+
+
+def _checked_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tag values as strings, credentials masked and cut to MLflow's limit; a key MLflow refuses raises."""
+    return {
+        _checked_key("tag", key): mask_credentials(str(value))[:_MAX_TAG_VALUE_LENGTH] for key, value in tags.items()
+    }
 
 
 def _log_batches(client: MlflowClient, run_id: str, *, params: Mapping[str, str], tags: Mapping[str, str]) -> None:
@@ -433,13 +546,22 @@ def _checked_path(path: Path, kind: str) -> Path:
 
 @contextlib.contextmanager
 def _open_store(tracking_uri: str, action: str) -> Iterator[MlflowClient]:
-    """A client for ``tracking_uri`` with fail-fast HTTP settings and the SQLite lock; store errors as TrackingError."""
-    with _store_errors(tracking_uri, action), contextlib.ExitStack() as stack:
+    """A client for ``tracking_uri`` with fail-fast HTTP settings and the SQLite lock; store errors as TrackingError.
+
+    MLflow is imported before the store's loggers are held back: importing it configures them.
+    """
+    if is_memory_store(tracking_uri):
+        raise TrackingError(
+            f"MLflow tracking store {tracking_uri}: cannot {action}: an in-memory SQLite database loses its runs when "
+            "the process ends; use a file (sqlite:///mlflow.db), a database server or a tracking server"
+        )
+    from mlflow import MlflowClient
+
+    with _held_store_logs(), _store_errors(tracking_uri, action), contextlib.ExitStack() as stack:
         database = _sqlite_database(tracking_uri)
         if database is not None:
             stack.enter_context(_sqlite_write_lock(database))
             _probe_sqlite(database)
-        from mlflow import MlflowClient
 
         if tracking_uri.lower().startswith(("http://", "https://")):
             with _environ(_HTTP_PROBE_ENV, override=True):
@@ -458,12 +580,70 @@ def _store_errors(tracking_uri: str, action: str) -> Iterator[None]:
         yield
     except TrackingError:
         raise
+    except ImportError as error:
+        scheme = tracking_uri.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme not in _DATABASE_SCHEMES or scheme == "sqlite":
+            raise
+        module = error.name or "the driver"
+        package = _DRIVER_PACKAGES.get(module.partition(".")[0], module)
+        raise TrackingError(
+            mask_credentials(
+                f"MLflow tracking store {tracking_uri}: cannot {action}: the {scheme} driver '{module}' is not "
+                f"installed; install it (pip install {package}) or name an installed driver in the URI "
+                f"({scheme}+<driver>://...)"
+            )
+        ) from error
     except Exception as error:
         if not _is_store_error(error):
             raise
         raise TrackingError(
-            f"MLflow tracking store {_redacted(tracking_uri)}: cannot {action}: {_cause(error)}"
+            mask_credentials(f"MLflow tracking store {tracking_uri}: cannot {action}: {_cause(error)}")
         ) from error
+
+
+@contextlib.contextmanager
+def _held_store_logs() -> Iterator[None]:
+    """Hold back the records of the store's loggers; pass on their first lines if the block ends without error.
+
+    Each logger of :data:`_STORE_LOGGERS`, and each descendant with its own handlers or not propagating, sends
+    its records to one holding handler for the duration of the block; their handlers are restored after it.
+    """
+    held: list[logging.LogRecord] = []
+    holder = _Holder(held)
+    saved = []
+    manager = logging.Logger.manager
+    descendants = [
+        logger
+        for name, logger in list(manager.loggerDict.items())
+        if isinstance(logger, logging.Logger) and name.partition(".")[0] in _STORE_LOGGERS
+    ]
+    for logger in {*(logging.getLogger(name) for name in _STORE_LOGGERS), *descendants}:
+        if logger.name in _STORE_LOGGERS or logger.handlers or not logger.propagate:
+            saved.append((logger, logger.handlers, logger.propagate))
+            logger.handlers, logger.propagate = [holder], False
+    succeeded = False
+    try:
+        yield
+        succeeded = True
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+        for record in held if succeeded else []:
+            lines = record.getMessage().strip().splitlines()
+            record.msg, record.args = (lines[0] if lines else ""), ()
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            logging.getLogger(record.name).handle(record)
+
+
+class _Holder(logging.Handler):
+    """A handler that keeps the records it is given."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def _is_store_error(error: BaseException) -> bool:
@@ -478,6 +658,10 @@ def _cause(error: BaseException) -> str:
     schemes = getattr(error, "supported_uri_schemes", None)
     if schemes is not None:
         return f"unsupported URI scheme; supported schemes: {', '.join(sorted(s for s in schemes if s))}"
+    database_error = _database_error(error)
+    if database_error is not None:  # not SQLAlchemy's statement, parameters and help link
+        text = " ".join(str(database_error).split())
+        return f"{type(database_error).__name__}: {text}" if text else type(database_error).__name__
     text = " ".join(str(error).split()) or type(error).__name__
     if not isinstance(error, OSError):  # an OSError's own text is short; others wrap it in a long story
         for pattern in (r"\[Errno -?\d+\][^'\"()]*", r"Read timed out", r"Connection to \S+ timed out"):
@@ -487,9 +671,17 @@ def _cause(error: BaseException) -> str:
     return text if len(text) <= 300 else f"{text[:297]}..."
 
 
-def _redacted(uri: str) -> str:
-    """``uri`` with the password of ``scheme://user:password@host`` masked."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", uri)
+def _database_error(error: BaseException) -> BaseException | None:
+    """The database driver's own error behind a SQLAlchemy error (``error.orig``), also one MLflow wrapped."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        original = getattr(current, "orig", None)
+        if isinstance(original, BaseException):
+            return original
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _sqlite_database(tracking_uri: str) -> Path | None:

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from framework.tracking.credentials import mask_credentials
+
 # MLflow 3's param value limit (mlflow.utils.validation.MAX_PARAM_VAL_LENGTH). Hard-coded so that flattening a
 # config never imports MLflow (about 1 s); the tests check it against MLflow's own constant.
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -22,7 +24,8 @@ def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str
     compact JSON (``["AAPL","MSFT"]``); a list holding any mapping or list is expanded by index
     (``agents.0._target_``, ``agents.1.max_weight``). Keys starting with ``_`` are kept, so ``_target_`` appears
     as ``..._target_``. Values are strings: ``None`` is ``null``, booleans are ``true``/``false`` (as in YAML and
-    Hydra overrides), an empty mapping or list is ``{}`` or ``[]``, and each value is cut to MLflow's limit of
+    Hydra overrides), an empty mapping or list is ``{}`` or ``[]``, a password in a URI is masked
+    (:func:`~framework.tracking.credentials.mask_credentials`), and each value is then cut to MLflow's limit of
     6000 characters. Characters MLflow refuses in a key (anything but letters, digits, ``_ - . / :`` and spaces,
     e.g. the ``^`` of ``^GSPC``) become ``_``.
 
@@ -48,6 +51,8 @@ def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str
         {'run.agents.0._target_': 'a.Sizing', 'run.agents.1.max_weight': '0.2', 'run.enabled': 'true'}
         >>> flatten_params({"overrides": {"^GSPC": {}}, "windows": [[5, 10], 20]})
         {'overrides._GSPC': '{}', 'windows.0': '[5,10]', 'windows.1': '20'}
+        >>> flatten_params({"tracking": {"tracking_uri": "https://lab:s3cret@mlflow.lab"}})
+        {'tracking.tracking_uri': 'https://lab:***@mlflow.lab'}
     """
     params: dict[str, str] = {}
     _flatten_into(params, config, prefix)
@@ -66,7 +71,7 @@ def _flatten_into(params: dict[str, str], value: Any, key: str) -> None:
         for index, item in enumerate(value):
             _flatten_into(params, item, f"{key}.{index}" if key else str(index))
     elif key:
-        params[key] = _param_value(value)[:MAX_PARAM_VALUE_LENGTH]
+        params[key] = mask_credentials(_param_value(value))[:MAX_PARAM_VALUE_LENGTH]
 
 
 def _is_list(value: Any) -> bool:

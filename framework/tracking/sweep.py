@@ -17,6 +17,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from framework.tracking.credentials import mask_credentials_in_file
 from framework.tracking.mlflow_store import TrackedRun, end_run, resolve_tracking_uri, start_run
 
 PARENT_RUN_ID_FILE = "mlflow_parent_run_id"
@@ -31,8 +32,9 @@ class MlflowSweepCallback(Callback):
     ``tracking.tracking_uri`` (see :func:`~framework.tracking.mlflow_store.resolve_tracking_uri`), and has the
     tags ``sweep_dir`` (absolute) and ``sweep_overrides``. Its id is written to ``<sweep dir>/mlflow_parent_run_id``.
     It ends FINISHED when the sweep ends, or FAILED when the process exits before that (a job raised, which
-    makes Hydra stop the sweep without calling ``on_multirun_end``). Nothing is done when ``tracking.enabled``
-    is false.
+    makes Hydra stop the sweep without calling ``on_multirun_end``). Nothing is tracked when ``tracking.enabled``
+    is false. Either way, credentials in Hydra's ``multirun.yaml`` of the sweep folder are masked at the end
+    (see :mod:`framework.tracking.credentials`); the parent run's tags are masked when logged.
 
     Registered in ``conf/config.yaml``::
 
@@ -59,6 +61,7 @@ class MlflowSweepCallback(Callback):
 
     def __init__(self) -> None:
         self.parent_run: TrackedRun | None = None
+        self.sweep_dir: Path | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Create the parent run and write its id into the sweep folder.
@@ -67,8 +70,9 @@ class MlflowSweepCallback(Callback):
             config: The composed config of the sweep, with its ``hydra`` node.
             **kwargs: Passed by Hydra (``config_name``); unused.
         """
+        atexit.register(self._end_unfinished)  # unregistered by on_multirun_end
         try:
-            sweep_dir = Path(str(config.hydra.sweep.dir))
+            sweep_dir = self.sweep_dir = Path(str(config.hydra.sweep.dir))
             marker = sweep_dir / PARENT_RUN_ID_FILE
             marker.unlink(missing_ok=True)  # never hand the jobs the parent of an earlier sweep in this folder
             if not OmegaConf.select(config, "tracking.enabled", default=True):
@@ -86,11 +90,13 @@ class MlflowSweepCallback(Callback):
             _log.warning("MLflow: no parent run for this sweep, jobs are logged as top-level runs: %s", error)
             self._end("FAILED")
             return
-        atexit.register(self._end_unfinished)
         _log.info("MLflow: sweep parent run %s", self.parent_run.ui_hint)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """End the parent run FINISHED.
+        """End the parent run FINISHED, and mask credentials in the sweep's ``multirun.yaml``.
+
+        Hydra writes ``multirun.yaml`` (the sweep's config and overrides) into the sweep folder once the
+        callback has started; a password in ``tracking.tracking_uri`` is masked there as in each job's files.
 
         Args:
             config: The composed config of the sweep.
@@ -98,10 +104,15 @@ class MlflowSweepCallback(Callback):
         """
         atexit.unregister(self._end_unfinished)
         self._end("FINISHED")
+        with contextlib.suppress(Exception):  # tracking must not break the sweep
+            mask_credentials_in_file(Path(str(config.hydra.sweep.dir)) / "multirun.yaml")
 
     def _end_unfinished(self) -> None:
-        """At exit: end a parent run that the sweep left open, FAILED."""
+        """At exit before the sweep's end: end a parent run left open, FAILED, and mask ``multirun.yaml``."""
         self._end("FAILED")
+        if self.sweep_dir is not None:
+            with contextlib.suppress(Exception):
+                mask_credentials_in_file(self.sweep_dir / "multirun.yaml")
 
     def _end(self, status: str) -> None:
         """End the parent run, if any, with ``status``; a failure is only a warning."""

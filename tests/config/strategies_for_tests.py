@@ -56,3 +56,24 @@ class Strict(Strategy):
         if level > 10:
             raise ValueError(f"level too high: {level}")
         self.level = level
+
+
+#: Every construction of a :class:`Tripwire`, so a test can tell that a class was never called.
+TRIPWIRE_CALLS: list[dict[str, Any]] = []
+
+
+class Tripwire:
+    """Records each call of its constructor: a class that must not be built where it does not fit."""
+
+    def __init__(self, **params: Any) -> None:
+        TRIPWIRE_CALLS.append(params)
+
+
+class Holder(Strategy):
+    """A strategy declaring the slot of its nested parameter with ``nested_slots`` (a dotted path)."""
+
+    nested_slots = {"inner": "framework.strategies.base.Strategy"}
+
+    def __init__(self, inner: Any = None, extra: Any = None) -> None:
+        self.inner = inner
+        self.extra = extra

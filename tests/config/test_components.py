@@ -1,10 +1,27 @@
-import pytest
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-from framework.aggregation import Aggregator, WeightedAverage
-from framework.config import build_component, import_target
+import pytest
+from hydra import compose, initialize_config_dir
+from sklearn.tree import DecisionTreeClassifier
+
+from framework.aggregation import Aggregator, MLAggregator, VolatilityAdjusted, WeightedAverage
+from framework.app import run
+from framework.config import CONFIG_DIR, Catalogue, build_component, build_portfolio, import_target
+from framework.config.components import (
+    DEFAULT_TARGET_PREFIXES,
+    allow_config_targets,
+    allow_targets,
+    allowed_target_prefixes,
+    check_targets,
+    nested_slots,
+)
 from framework.core.errors import ConfigError
-from framework.strategies import MACrossover, Strategy
-from tests.config.strategies_for_tests import Breakout, Composite, Flexible, Window
+from framework.strategies import MACrossover, RandomForestStrategy, Strategy
+from tests.config.strategies_for_tests import TRIPWIRE_CALLS, Breakout, Composite, Flexible, Holder, Window
 
 MA = "framework.strategies.MACrossover"
 HERE = "tests.config.strategies_for_tests"
@@ -106,7 +123,6 @@ class TestBuildComponent:
         [
             ("framework.aggregation.WeightedAverage", Strategy),
             (MA, Aggregator),
-            ("framework.strategies.indicators.sma", Strategy),  # a function, not a class
             (f"{HERE}.Window", Strategy),
         ],
     )
@@ -145,3 +161,291 @@ class TestBuildComponent:
         assert str(info.value) == "portfolio.strategies.x: Strict rejected its parameters: level too high: 11"
         with pytest.raises(ConfigError, match=r"^strategy: Strict rejected its parameters: "):
             build_component({"_target_": f"{HERE}.Strict", "level": "high"}, "strategy", Strategy)
+
+
+ALLOWED = "allowed: framework., plugins., sklearn., skfolio. (add a package with allowed_targets=[mypkg.])"
+RANDOM_FOREST = "framework.strategies.RandomForestStrategy"
+
+
+def popen_under_random_forest(folder: Path) -> dict[str, Any]:
+    return {
+        "_target_": RANDOM_FOREST,
+        "estimator": {"_target_": "subprocess.Popen", "args": ["touch", str(folder / "pwned")]},
+    }
+
+
+@pytest.fixture
+def default_prefixes() -> None:
+    """Only the default prefixes, without the ``tests.config.`` this folder's conftest allows."""
+    allow_config_targets({})
+
+
+@pytest.mark.usefixtures("default_prefixes")
+class TestTargetPrefixes:
+    """A ``_target_`` outside the allowed prefixes is refused before its module is imported."""
+
+    def test_popen_nested_under_random_forest_creates_no_file(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError) as info:
+            build_component(popen_under_random_forest(tmp_path), "portfolio.strategies.random_forest", Strategy)
+        assert str(info.value) == (
+            f"portfolio.strategies.random_forest.estimator._target_: 'subprocess.Popen' is not under an allowed "
+            f"module prefix; {ALLOWED}"
+        )
+        assert not (tmp_path / "pwned").exists()
+
+    def test_popen_nested_under_an_ml_aggregator_creates_no_file(self, tmp_path: Path) -> None:
+        spec = {
+            "_target_": "framework.aggregation.MLAggregator",
+            "estimator": {"_target_": "subprocess.Popen", "args": ["touch", str(tmp_path / "pwned")]},
+        }
+        with pytest.raises(ConfigError, match=r"^portfolio\.aggregator\.estimator\._target_: 'subprocess\.Popen'"):
+            build_component(spec, "portfolio.aggregator", Aggregator)
+        assert not (tmp_path / "pwned").exists()
+
+    def test_zen_is_not_imported(self, capsys: pytest.CaptureFixture[str]) -> None:
+        imported_before = "this" in sys.modules
+        with pytest.raises(ConfigError) as info:
+            build_component({"_target_": "this.Zen"}, "portfolio.strategies.zen", Strategy)
+        assert str(info.value) == (
+            f"portfolio.strategies.zen._target_: 'this.Zen' is not under an allowed module prefix; {ALLOWED}"
+        )
+        assert capsys.readouterr() == ("", "")
+        assert ("this" in sys.modules) == imported_before
+
+    @pytest.mark.parametrize("target", ["os.system", "builtins.eval", "subprocess.run", "frameworkx.strategies.X"])
+    def test_outside_the_prefixes(self, target: str) -> None:
+        with pytest.raises(ConfigError, match=f"^agent.sizing._target_: '{target}' is not under an allowed module"):
+            import_target(target, "agent.sizing")
+
+    @pytest.mark.parametrize("target", ["framework..app.Path", "framework.strategies.MA-Crossover", 42, None])
+    def test_not_a_dotted_path(self, target: object) -> None:
+        with pytest.raises(ConfigError, match=r"^s\._target_: .* is not a dotted path such as package\.module\.Class"):
+            build_component({"_target_": target}, "s", Strategy)
+
+    def test_a_nested_entry_at_any_depth_is_checked_before_the_outer_class_is_imported(self) -> None:
+        spec = {"_target_": "plugins.not_imported_yet.Mix", "options": {"deep": [1, {"_target_": "os.system"}]}}
+        with pytest.raises(ConfigError, match=r"^s\.options\.deep\.1\._target_: 'os\.system' is not under"):
+            build_component(spec, "s", Strategy)
+        assert "plugins.not_imported_yet" not in sys.modules
+
+    def test_check_targets_imports_nothing(self) -> None:
+        code = (
+            "import sys; from framework.config.components import check_targets\n"
+            "check_targets({'a': {'_target_': 'sklearn.ensemble.RandomForestClassifier'}, "
+            "'b': [{'_target_': 'plugins.breakout.Breakout'}]})\n"
+            "print(sorted(m for m in ('sklearn', 'plugins', 'plugins.breakout') if m in sys.modules))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                              cwd=Path(__file__).parents[2])  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.usefixtures("default_prefixes")
+class TestTargetIsAClass:
+    @pytest.mark.parametrize(
+        ("target", "kind"),
+        [
+            ("framework.strategies.indicators.sma", "function"),
+            ("framework.strategies.indicators", "module"),
+            ("sklearn.set_config", "function"),
+        ],
+    )
+    def test_functions_and_modules_are_refused(self, target: str, kind: str) -> None:
+        with pytest.raises(ConfigError) as info:
+            build_component({"_target_": target}, "strategy", Strategy)
+        assert str(info.value) == f"strategy._target_: {target} is a {kind}, not a class; a _target_ must name a class"
+
+    def test_a_class_re_exported_by_an_allowed_module_is_refused(self) -> None:
+        with pytest.raises(ConfigError) as info:
+            import_target("framework.app.Path", "data")
+        assert str(info.value) == (
+            "data._target_: framework.app.Path is pathlib.Path, defined outside the allowed module prefixes "
+            "(framework., plugins., sklearn., skfolio.)"
+        )
+
+
+class TestNestedSlots:
+    def test_a_sklearn_classifier_under_random_forest_still_works(self) -> None:
+        spec = {
+            "_target_": RANDOM_FOREST,
+            "estimator": {"_target_": "sklearn.tree.DecisionTreeClassifier", "max_depth": 2},
+        }
+        built = build_component(spec, "portfolio.strategies.random_forest", Strategy)
+        assert isinstance(built, RandomForestStrategy)
+        assert isinstance(built.estimator, DecisionTreeClassifier) and built.estimator.max_depth == 2
+
+    def test_a_class_outside_the_slot_is_never_called(self) -> None:
+        TRIPWIRE_CALLS.clear()
+        spec = {"_target_": RANDOM_FOREST, "estimator": {"_target_": f"{HERE}.Tripwire", "x": 1}}
+        with pytest.raises(ConfigError) as info:
+            build_component(spec, "portfolio.strategies.random_forest", Strategy)
+        assert str(info.value) == (
+            f"portfolio.strategies.random_forest.estimator._target_: {HERE}.Tripwire is not a BaseEstimator"
+        )
+        assert TRIPWIRE_CALLS == []
+
+    def test_the_ml_aggregator_estimator_slot(self) -> None:
+        spec = {"_target_": "framework.aggregation.MLAggregator", "estimator": {"_target_": "sklearn.utils.Bunch"}}
+        with pytest.raises(
+            ConfigError, match=r"^aggregator\.estimator\._target_: sklearn\.utils\.Bunch is not a BaseEstimator$"
+        ):
+            build_component(spec, "aggregator", Aggregator)
+        assert nested_slots(MLAggregator)["estimator"][0].__name__ == "BaseEstimator"
+
+    def test_slot_from_the_annotation(self) -> None:
+        spec = {"_target_": "framework.aggregation.VolatilityAdjusted", "base": {"_target_": MA}}
+        with pytest.raises(
+            ConfigError, match=r"^aggregator\.base\._target_: framework\.strategies\.MACrossover is not a Aggregator$"
+        ):
+            build_component(spec, "aggregator", Aggregator)
+        spec["base"] = {"_target_": "framework.aggregation.WeightedAverage"}
+        built = build_component(spec, "aggregator", Aggregator)
+        assert isinstance(built, VolatilityAdjusted) and isinstance(built.base, WeightedAverage)
+
+    def test_slot_declared_on_the_class_and_no_slot_inside_containers(self) -> None:
+        TRIPWIRE_CALLS.clear()
+        with pytest.raises(ConfigError, match=r"^s\.inner\._target_: .*\.Tripwire is not a Strategy$"):
+            build_component({"_target_": f"{HERE}.Holder", "inner": {"_target_": f"{HERE}.Tripwire"}}, "s", Strategy)
+        assert TRIPWIRE_CALLS == []
+        built = build_component(
+            {"_target_": f"{HERE}.Holder", "inner": {"_target_": MA}, "extra": [{"_target_": f"{HERE}.Window"}]},
+            "s",
+            Strategy,
+        )
+        assert isinstance(built, Holder) and isinstance(built.inner, MACrossover) and isinstance(built.extra[0], Window)
+        assert nested_slots(Holder) == {"inner": (Strategy,)}
+
+
+@pytest.mark.usefixtures("default_prefixes")
+class TestAllowedTargets:
+    @pytest.fixture
+    def mypkg(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        package = tmp_path / "mypkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "strategies.py").write_text(
+            "from framework.strategies import MACrossover\n\n\nclass Mine(MACrossover):\n    pass\n"
+        )
+        monkeypatch.syspath_prepend(str(tmp_path))
+        yield
+        for name in ("mypkg", "mypkg.strategies"):
+            sys.modules.pop(name, None)
+
+    def test_allowed_targets_lets_a_package_through(self, mypkg: None) -> None:
+        spec = {"_target_": "mypkg.strategies.Mine", "short_window": 3}
+        with pytest.raises(ConfigError, match="'mypkg.strategies.Mine' is not under an allowed module prefix"):
+            allow_config_targets({"portfolio": {"strategies": {"mine": spec}}})
+        assert "mypkg" not in sys.modules
+
+        prefixes = allow_config_targets({"allowed_targets": ["mypkg."], "portfolio": {"strategies": {"mine": spec}}})
+        try:
+            assert prefixes == (*DEFAULT_TARGET_PREFIXES, "mypkg.")
+            assert allowed_target_prefixes() == prefixes
+            built = build_component(spec, "portfolio.strategies.mine", Strategy)
+            assert type(built).__module__ == "mypkg.strategies" and built.short_window == 3
+        finally:
+            allow_config_targets({})
+        assert allowed_target_prefixes() == DEFAULT_TARGET_PREFIXES
+
+    def test_allow_targets_block(self, mypkg: None) -> None:
+        with allow_targets(["mypkg"]):
+            assert import_target("mypkg.strategies.Mine", "s").__name__ == "Mine"
+        with pytest.raises(ConfigError, match="not under an allowed module prefix"):
+            import_target("mypkg.strategies.Mine", "s")
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("mypkg.", r"^allowed_targets: must be a list of module prefixes such as \[mypkg\.\], got 'mypkg\.'$"),
+            ([""], r"^allowed_targets\.0: must be a module prefix such as mypkg\."),
+            (["mypkg.", "."], r"^allowed_targets\.1: must be a module prefix"),
+            (["my-pkg."], r"^allowed_targets\.0: .*got 'my-pkg\.'$"),
+            ([3], r"^allowed_targets\.0: .*got 3$"),
+        ],
+    )
+    def test_bad_allowed_targets(self, value: object, message: str) -> None:
+        with pytest.raises(ConfigError, match=message):
+            allow_config_targets({"allowed_targets": value})
+
+    def test_check_targets_with_explicit_prefixes(self) -> None:
+        check_targets({"x": {"_target_": "mypkg.A"}}, "", ["mypkg."])
+        with pytest.raises(
+            ConfigError, match=r"^x\._target_: 'framework\.A' is not under an allowed module prefix; allowed: mypkg\. "
+        ):
+            check_targets({"x": {"_target_": "framework.A"}}, "", ["mypkg."])
+
+
+SYNTHETIC = ["data=synthetic", "data.n_tickers=3", "data.n_days=300", "tracking=none"]
+
+
+@pytest.fixture
+def composed() -> Iterator[Any]:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        yield lambda overrides: compose(config_name="config", overrides=[*SYNTHETIC, *overrides])
+
+
+class TestRunChecksTargetsFirst:
+    """``framework.app.run`` refuses a bad ``_target_`` of the composed config before building anything."""
+
+    def test_popen_under_random_forest(self, composed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        cfg = composed([
+            "~portfolio.strategies.main",
+            "+portfolio.strategies.random_forest={estimator:{_target_:subprocess.Popen,args:[touch,pwned]}}",
+        ])  # fmt: skip
+        message = r"^portfolio\.strategies\.random_forest\.estimator\._target_: 'subprocess\.Popen' is not under"
+        with pytest.raises(ConfigError, match=message):
+            run(cfg, tmp_path / "out")
+        assert not (tmp_path / "pwned").exists()
+        assert not (tmp_path / "out").exists()
+
+    def test_popen_under_an_ml_aggregator(self, composed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        cfg = composed(
+            ["portfolio.aggregator={name:ml_based,estimator:{_target_:subprocess.Popen,args:[touch,pwned]}}"]
+        )
+        with pytest.raises(ConfigError, match=r"^portfolio\.aggregator\.estimator\._target_: 'subprocess\.Popen'"):
+            run(cfg, tmp_path / "out")
+        assert not (tmp_path / "pwned").exists()
+
+    def test_zen_prints_nothing(self, composed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        imported_before = "this" in sys.modules
+        cfg = composed(["+portfolio.strategies.zen={_target_:this.Zen}"])
+        with pytest.raises(ConfigError, match=r"^portfolio\.strategies\.zen\._target_: 'this\.Zen' is not under"):
+            run(cfg, tmp_path / "out")
+        assert capsys.readouterr() == ("", "")
+        assert ("this" in sys.modules) == imported_before
+
+    def test_a_plugin_package_through_allowed_targets(
+        self, composed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "labpkg").mkdir()
+        (tmp_path / "labpkg" / "__init__.py").write_text(
+            "from framework.strategies import MACrossover\n\n\nclass Slow(MACrossover):\n    pass\n"
+        )
+        monkeypatch.syspath_prepend(str(tmp_path))
+        entry = ["~portfolio.strategies.main", "+portfolio.strategies.slow={_target_:labpkg.Slow,short_window:5}"]
+        with pytest.raises(ConfigError, match=r"^portfolio\.strategies\.slow\._target_: 'labpkg\.Slow' is not under"):
+            run(composed(entry), tmp_path / "refused")
+        try:
+            value = run(composed([*entry, "allowed_targets=[labpkg.]"]), tmp_path / "out")
+        finally:
+            allow_config_targets({})
+            sys.modules.pop("labpkg", None)
+        assert (tmp_path / "out" / "metrics.json").is_file() and isinstance(value, float)
+
+    def test_a_group_file_is_checked_when_it_is_built(self, tmp_path: Path) -> None:
+        # Group files are read by the portfolio at build time, after the pre-pass: build_component checks them.
+        (tmp_path / "strategy").mkdir()
+        (tmp_path / "strategy" / "shell.yaml").write_text(
+            f"_target_: {RANDOM_FOREST}\nestimator:\n  _target_: os.system\n  command: touch {tmp_path}/pwned\n"
+        )
+        with pytest.raises(ConfigError, match=r"^portfolio\.strategies\.shell\.estimator\._target_: 'os\.system'"):
+            build_portfolio(
+                {"tickers": ["A"], "strategies": {"shell": 1.0}}, ["A"],
+                default_aggregator={"_target_": "framework.aggregation.WeightedAverage"},
+                strategies=Catalogue("strategy", [tmp_path]),
+            )  # fmt: skip
+        assert not (tmp_path / "pwned").exists()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 
 from framework.core.errors import TrackingError
-from framework.tracking import TrackedRun, end_run, log_run, resolve_tracking_uri, start_run
+from framework.tracking import PartialRunError, TrackedRun, end_run, log_run, resolve_tracking_uri, start_run
 
 if TYPE_CHECKING:
     from conftest import Store  # the fixture's type; tests import in importlib mode, so not at run time
@@ -274,12 +276,81 @@ class TestInvalidInputs:
         (tmp_path / "plots").mkdir()
         (tmp_path / "plots" / "equity.png").symlink_to(tmp_path / "missing.png")
 
-        with pytest.raises(TrackingError, match=f"MLflow tracking store {store.uri}: cannot log a run"):
+        with pytest.raises(PartialRunError, match=f"MLflow tracking store {store.uri}: cannot log a run") as raised:
             minimal_run(store.uri, "midway", metrics={"m": 1.0}, artifact_dirs={"plots": tmp_path / "plots"})
 
         (run,) = runs_of(store.uri, "midway")
         assert run.info.status == "FAILED"
         assert run.data.metrics == {"m": 1.0}
+        assert raised.value.run.run_id == run.info.run_id
+        assert run.data.tags["tracking_error"] == str(raised.value)
+
+
+class TestPartialRuns:
+    """A run that exists in the store but could not be logged whole is ended FAILED and says what it holds."""
+
+    def test_unwritable_artifact_location(self, store: Store, tmp_path: Path) -> None:
+        (tmp_path / "a-file").write_text("")
+        artifact_location = tmp_path / "a-file" / "artifacts"  # below a regular file: cannot be created, even by root
+        client(store.uri).create_experiment("unwritable-artifacts", artifact_location=str(artifact_location))
+        (tmp_path / "metrics.json").write_text("{}")
+
+        with pytest.raises(PartialRunError) as raised:
+            minimal_run(
+                store.uri, "unwritable-artifacts", params={"seed": "3"}, tags={"t": "v"}, metrics={"test/sharpe": 1.5},
+                artifacts=[tmp_path / "metrics.json"],
+            )  # fmt: skip
+
+        (run,) = runs_of(store.uri, "unwritable-artifacts")
+        message = str(raised.value)
+        assert message == (
+            f"MLflow tracking store {store.uri}: cannot log a run to experiment 'unwritable-artifacts' completely: "
+            f"run {run.info.run_id} holds its params, tags and metrics, but its artifacts "
+            f"(to {run.info.artifact_uri}) could not be written: [Errno 20] Not a directory: "
+            f"'{artifact_location}'; the run is marked FAILED"
+        )
+        assert raised.value.run.run_id == run.info.run_id
+        assert run.info.status == "FAILED"
+        assert run.data.params == {"seed": "3"}
+        assert run.data.metrics == {"test/sharpe": 1.5}
+        assert run.data.tags["t"] == "v"
+        assert run.data.tags["tracking_error"] == message
+
+
+class TestCredentials:
+    SECRET = "s3cret-Pw"
+
+    def test_params_tags_and_run_name_are_stored_masked(self, store: Store) -> None:
+        uri = f"http://lab:{self.SECRET}@mlflow.lab:5000"
+        run = minimal_run(
+            store.uri, "credentials", run_name=f"ma_crossover tracking.tracking_uri={uri}",
+            params={"tracking.tracking_uri": uri, "seed": "1"},
+            tags={"overrides": f"tracking.tracking_uri={uri} seed=1"},
+        )  # fmt: skip
+
+        stored = client(store.uri).get_run(run.run_id)
+        assert stored.info.run_name == "ma_crossover tracking.tracking_uri=http://lab:***@mlflow.lab:5000"
+        assert stored.data.params == {"tracking.tracking_uri": "http://lab:***@mlflow.lab:5000", "seed": "1"}
+        assert stored.data.tags["overrides"] == "tracking.tracking_uri=http://lab:***@mlflow.lab:5000 seed=1"
+        assert self.SECRET.encode() not in Path(store.uri.removeprefix("sqlite:///")).read_bytes()
+
+    def test_a_parent_run_is_stored_masked(self, store: Store) -> None:
+        uri = f"postgresql://lab:{self.SECRET}@db/mlflow"
+        parent = start_run(
+            tracking_uri=store.uri, experiment_name="credentials", run_name=f"sweep {uri}",
+            tags={"sweep_overrides": f"tracking.tracking_uri={uri}"},
+        )  # fmt: skip
+        end_run(tracking_uri=store.uri, run_id=parent.run_id)
+
+        stored = client(store.uri).get_run(parent.run_id)
+        assert stored.info.run_name == "sweep postgresql://lab:***@db/mlflow"
+        assert stored.data.tags["sweep_overrides"] == "tracking.tracking_uri=postgresql://lab:***@db/mlflow"
+
+    def test_the_ui_hint_is_masked(self) -> None:
+        run = TrackedRun("ab12", "3", f"https://lab:{self.SECRET}@mlflow.lab/", "mlflow-artifacts:/3/ab12/artifacts")
+        assert run.ui_hint == "https://lab:***@mlflow.lab/#/experiments/3/runs/ab12"
+        run = TrackedRun("ab12", "3", f"mysql://lab:{self.SECRET}@db/m", "/a")
+        assert run.ui_hint.startswith("mlflow ui --backend-store-uri 'mysql://lab:***@db/m'  # then open")
 
 
 class TestUnusableStores:
@@ -305,6 +376,63 @@ class TestUnusableStores:
 
         assert "s3cret" not in str(raised.value)
         assert "http://lab:***@127.0.0.1:9" in str(raised.value)
+
+    @pytest.mark.parametrize("uri", ["sqlite:///:memory:", "sqlite://", "sqlite:///", "sqlite+pysqlite:///:memory:"])
+    def test_in_memory_sqlite_is_refused(self, uri: str) -> None:
+        with pytest.raises(TrackingError) as raised:
+            minimal_run(uri, "memory")
+        assert str(raised.value) == (
+            f"MLflow tracking store {uri}: cannot log a run to experiment 'memory': an in-memory SQLite database loses "
+            "its runs when the process ends; use a file (sqlite:///mlflow.db), a database server or a tracking server"
+        )
+        with pytest.raises(TrackingError, match="in-memory SQLite database"):
+            start_run(tracking_uri=uri, experiment_name="memory")
+
+    @pytest.mark.parametrize(
+        ("uri", "module", "install"),
+        [
+            ("postgresql://u@localhost/db", "psycopg", "pip install 'psycopg[binary]'"),
+            ("postgresql+psycopg2://u:s3cret@localhost/db", "psycopg2", "pip install psycopg2-binary"),
+            ("mysql://u@localhost/db", "MySQLdb", "pip install mysqlclient"),
+        ],
+    )
+    def test_missing_database_driver(self, uri: str, module: str, install: str) -> None:
+        if importlib.util.find_spec(module) is not None:
+            pytest.skip(f"{module} is installed here")
+        scheme = uri.split(":")[0].split("+")[0]
+        started = time.perf_counter()
+
+        with pytest.raises(TrackingError) as raised:
+            minimal_run(uri, "driver")
+
+        assert time.perf_counter() - started < 10
+        assert str(raised.value) == (
+            f"MLflow tracking store {uri.replace('s3cret', '***')}: cannot log a run to experiment 'driver': the "
+            f"{scheme} driver '{module}' is not installed; install it ({install}) or name an installed driver in "
+            f"the URI ({scheme}+<driver>://...)"
+        )
+
+    def test_a_broken_store_fails_in_one_line_and_mlflow_prints_nothing(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        uri = f"sqlite:///{tmp_path}/mlflow.db"
+        minimal_run(uri, "broken")
+        assert "Creating initial MLflow database tables" in capfd.readouterr().err  # held, then passed on
+        connection = sqlite3.connect(tmp_path / "mlflow.db")
+        connection.execute("DROP TABLE tags")  # MLflow logs the SQLAlchemy error with its traceback
+        connection.commit()
+        connection.close()
+
+        with pytest.raises(TrackingError) as raised:
+            minimal_run(uri, "broken")
+
+        assert str(raised.value) == (
+            f"MLflow tracking store {uri}: cannot log a run to experiment 'broken': "
+            "OperationalError: no such table: tags"
+        )
+        assert capfd.readouterr() == ("", "")
+        assert {logger.name for logger in _loggers_holding_back()} == set()
 
     def test_unknown_scheme(self) -> None:
         with pytest.raises(
@@ -348,6 +476,16 @@ class TestDefaultStore:
         assert (tmp_path / "mlflow.db").is_file()
         assert (tmp_path / "mlflow.db.lock").is_file()
         assert (tmp_path / "mlruns" / run.experiment_id / run.run_id / "artifacts" / "report.txt").read_text() == "ok"
+
+
+def _loggers_holding_back() -> list[Any]:
+    import logging
+
+    return [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and any(type(h).__name__ == "_Holder" for h in logger.handlers)
+    ]
 
 
 def _log_two_runs(uri: str, worker: int, barrier: multiprocessing.synchronize.Barrier) -> None:
