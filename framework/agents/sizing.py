@@ -205,15 +205,26 @@ class SizingAgent(Agent):
             else:  # on_change: a row that differs from the one before (bar 0 from zeros)
                 before = np.vstack([np.zeros((1, raw.shape[1])), raw[:-1]])
                 sent = (raw != before).any(axis=1)
-        kept = np.flatnonzero(computed)
-        values = raw[kept]
-        before = np.vstack([np.zeros((1, raw.shape[1])), values[:-1]])
-        i, j = np.nonzero(values != before)
-        if i.size:
-            log.record(kept[i], self.name, j, before[i, j], values[i, j], reason)
+        every = bool(computed.all())
+        kept = rows if every else np.flatnonzero(computed)
+        values = raw if every else raw[kept]
+        # A change against the previous computed row (the first row against zeros), without a shifted copy.
+        first = np.flatnonzero(values[0] != 0.0)
+        i, j = np.nonzero(values[1:] != values[:-1])
+        i += 1
+        rows_changed = np.concatenate([np.zeros(first.size, dtype=np.intp), i])
+        assets_changed = np.concatenate([first, j])
+        if rows_changed.size:
+            order = np.lexsort((assets_changed, rows_changed))
+            rows_changed, assets_changed = rows_changed[order], assets_changed[order]
+            previous = np.where(rows_changed > 0, values[np.maximum(rows_changed - 1, 0), assets_changed], 0.0)
+            log.record(kept[rows_changed], self.name, assets_changed, previous, values[rows_changed, assets_changed],
+                       reason)  # fmt: skip
+        self._entered = entry < n_days
+        if sent.all():
+            return raw
         out = np.full(raw.shape, np.nan)
         out[sent] = raw[sent]
-        self._entered = entry < n_days
         return out
 
     # --- shared pieces -----------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from framework.core.errors import DataError
 from framework.core.market_data import OPTIONAL_FIELDS, MarketData
 from framework.core.types import DecisionLog, ExecutionState, SignalFrame
 from framework.execution.broker import _NOISE, SimulatedBroker
-from framework.execution.portfolio import attribute_pnl
 
 
 def run_backtest(
@@ -75,9 +74,11 @@ def run_backtest(
     orchestrator.prepare(data, signals)
     fill_prices = broker.fill_prices(data)
     log = DecisionLog()
+    at_once = False
     if orchestrator.supports_panel:
         targets = orchestrator.panel_targets(data, signals, allocation, log)
-        if broker.books_at_once(targets):
+        at_once = broker.books_at_once(targets)
+        if at_once:
             books = _book_at_once(targets, fill_prices, data.close, broker.initial_cash)
         else:
             books = _book_bar_by_bar(targets, fill_prices, data.close, broker, log, data.tickers)
@@ -86,7 +87,8 @@ def run_backtest(
     equity, cash, positions, targets, fill_quantity, fill_price, fill_cost = books
     close = data.close
     trade_bar, trade_asset = fill_quantity.nonzero()
-    exec_prices = np.where(fill_quantity != 0, fill_price, fill_prices)
+    # Frictionless fills happen at the bar's fill price itself: no need to pick them out.
+    exec_prices = fill_prices if at_once else np.where(fill_quantity != 0, fill_price, fill_prices)
     return BacktestResult(
         dates=data.dates,
         tickers=data.tickers,
@@ -97,14 +99,14 @@ def run_backtest(
         target_weights=targets,
         traded_value=np.abs(fill_quantity * fill_price).sum(axis=1),
         trade_counts=np.count_nonzero(fill_quantity, axis=1).astype(np.float64),
-        costs=fill_cost.sum(axis=1),
+        costs=np.zeros(data.n_days) if at_once else fill_cost.sum(axis=1),
         trade_bar=trade_bar.astype(np.intp),
         trade_asset=trade_asset.astype(np.intp),
         trade_quantity=fill_quantity[trade_bar, trade_asset],
         trade_price=fill_price[trade_bar, trade_asset],
         trade_cost=fill_cost[trade_bar, trade_asset],
         **_orders(targets, equity, positions, close),
-        pnl=attribute_pnl(positions, exec_prices, close),
+        exec_prices=exec_prices,
         log=log,
         next_target_weights=targets[-1].copy(),
         initial_cash=broker.initial_cash,
@@ -198,8 +200,10 @@ def _book_at_once(targets: np.ndarray, fill_prices: np.ndarray, close: np.ndarra
     n_days, n = targets.shape
     decided = np.flatnonzero(~np.isnan(targets[:-1]).all(axis=1))
     fills = decided + 1
-    weights = targets[decided]
-    prices = fill_prices[fills]
+    if decided.size == n_days - 1:  # an order every bar: views instead of gathered copies
+        weights, prices = targets[:-1], fill_prices[1:]
+    else:
+        weights, prices = targets[decided], fill_prices[fills]
     equity, cash, positions = (
         np.full(n_days, float(initial_cash)),
         np.full(n_days, float(initial_cash)),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from framework.core.types import DecisionLog
-from framework.execution.portfolio import PnL
+from framework.execution.portfolio import PnL, attribute_pnl
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +34,8 @@ class BacktestResult:
         trade_bar, trade_asset, trade_quantity, trade_price, trade_cost: One entry per fill.
         order_bar, order_asset, order_target_weight, order_quantity: One entry per order sent (decided at the
             close of ``order_bar``, estimated quantity at that close).
-        pnl: Average cost, cumulative realised and unrealised P&L per bar and ticker (commissions excluded).
+        exec_prices: The price each position changed at on each bar (the fill price where a fill happened, the
+            bar's fill price elsewhere), shape (days, tickers); :attr:`pnl` is computed from it when asked.
         log: Decision log of the agents and the broker.
         next_target_weights: Targets decided at the last close, which no bar of the data fills: the orders
             for the next session.
@@ -68,7 +69,7 @@ class BacktestResult:
     order_asset: np.ndarray
     order_target_weight: np.ndarray
     order_quantity: np.ndarray
-    pnl: PnL
+    exec_prices: np.ndarray
     log: DecisionLog
     next_target_weights: np.ndarray
     initial_cash: float
@@ -87,9 +88,22 @@ class BacktestResult:
             traded_value=np.zeros(n_days), trade_counts=np.zeros(n_days), costs=np.zeros(n_days),
             trade_bar=none_i, trade_asset=none_i, trade_quantity=none_f, trade_price=none_f, trade_cost=none_f,
             order_bar=none_i, order_asset=none_i, order_target_weight=none_f, order_quantity=none_f,
-            pnl=PnL(np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))),
+            exec_prices=np.ones((n_days, n)),
             log=DecisionLog(), next_target_weights=np.full(n, np.nan), initial_cash=initial_cash,
         )  # fmt: skip
+
+    @property
+    def pnl(self) -> PnL:
+        """Average cost, cumulative realised and unrealised P&L per bar and ticker (commissions excluded).
+
+        Computed from the path of positions the first time it is asked (a run that writes no equity table
+        never pays for it), then kept.
+        """
+        cached = self._frames.get("pnl")
+        if cached is None:
+            cached = attribute_pnl(self.positions, self.exec_prices, self.close)
+            self._frames["pnl"] = cached
+        return cached  # type: ignore[return-value]
 
     def returns(self) -> np.ndarray:
         """Daily simple returns of the equity curve; the first bar's is 0."""

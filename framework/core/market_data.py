@@ -160,6 +160,8 @@ class MarketData:
     def select(self, tickers: Sequence[str]) -> MarketData:
         """A panel with only ``tickers``, in that order (raises :class:`DataError` for absent ones)."""
         columns = self.ticker_index(tickers)
+        if tuple(tickers) == self.tickers:
+            return self  # every ticker in the same order: the panel itself (its arrays are read-only)
         kwargs: dict[str, Any] = {
             name: (None if getattr(self, name) is None else getattr(self, name)[:, columns]) for name in FIELDS
         }
