@@ -6,6 +6,7 @@ Shared by the strategies, the expression language, the aggregators and the agent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ def rolling_sum(values: np.ndarray, window: int) -> np.ndarray:
     return np.asarray(_rolling(values, window).sum().to_numpy(), dtype=np.float64)
 
 
-def sma(values: np.ndarray, window: int) -> np.ndarray:
+def _sma_dense(values: np.ndarray, window: int) -> np.ndarray:
     """Simple moving average over the last ``window`` rows.
 
     Computed with compensated rolling sums, so prices that were flat over the window average to exactly that
@@ -71,7 +72,7 @@ def sma(values: np.ndarray, window: int) -> np.ndarray:
     return np.asarray(_rolling(values, window).mean().to_numpy(), dtype=np.float64)
 
 
-def ema(values: np.ndarray, window: int) -> np.ndarray:
+def _ema_dense(values: np.ndarray, window: int) -> np.ndarray:
     """Exponential moving average with ``alpha = 2 / (window + 1)``, seeded by the SMA of the first window.
 
     Args:
@@ -103,7 +104,7 @@ def ema(values: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
+def _rolling_std_dense(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
     """Rolling standard deviation over the last ``window`` rows.
 
     Args:
@@ -140,7 +141,7 @@ def _flat_windows(values: np.ndarray, window: int) -> np.ndarray:
     return rows - run_start >= window - 1
 
 
-def rsi(values: np.ndarray, window: int = 14) -> np.ndarray:
+def _rsi_dense(values: np.ndarray, window: int = 14) -> np.ndarray:
     """Wilder's relative strength index, in [0, 100].
 
     Average gain and loss are seeded with the simple mean of the first ``window`` changes, then smoothed
@@ -209,7 +210,7 @@ def _rolling_reduce(values: np.ndarray, window: int, reduce: str) -> np.ndarray:
     return np.asarray(getattr(_rolling(values, window), reduce)().to_numpy(), dtype=np.float64)
 
 
-def zscore(values: np.ndarray, window: int) -> np.ndarray:
+def _zscore_dense(values: np.ndarray, window: int) -> np.ndarray:
     """How many rolling standard deviations the value is from its rolling mean.
 
     ``(x - sma(x, window)) / rolling_std(x, window)``; NaN until the window is full or where the deviation is 0.
@@ -287,3 +288,193 @@ def cross_rank(values: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where(counts > 1, ranks / (counts - 1), 0.5)
     return np.where(valid, scaled, np.nan)
+
+
+#: An indicator over (days, tickers) arrays: ``indicator(values, window)``.
+Indicator = Callable[[np.ndarray, int], np.ndarray]
+
+
+def nan_masked(indicator: Indicator) -> Indicator:
+    """``indicator`` made NaN-aware: NaN wherever its window holds a NaN, the indicator's value elsewhere.
+
+    The rolling indicators (sma, std, zscore) are specified for NaN-free input only (a cumulative or online
+    sum would carry one NaN into every later row). NaN are filled with the column's first valid value (a level
+    that keeps the sums accurate; causal, since the rows before it are NaN anyway) and every row whose window
+    touched a NaN is reset to NaN, whatever the indicator's implementation does with them. Without NaN the
+    indicator runs as it is.
+
+    Example:
+        >>> nan_masked(_sma_dense)(np.array([[1.0], [np.nan], [3.0], [4.0], [5.0]]), 2).ravel().tolist()
+        [nan, nan, nan, 3.5, 4.5]
+    """
+
+    def masked(values: np.ndarray, window: int) -> np.ndarray:
+        missing = np.isnan(values)
+        if not missing.any():
+            return indicator(values, window)
+        first_valid = values[np.argmax(~missing, axis=0), np.arange(values.shape[1])]
+        filled = np.where(missing, np.nan_to_num(first_valid), values)
+        touched = rolling_sum(missing.astype(np.float64), window) > 0
+        return np.where(touched, np.nan, indicator(filled, window))
+
+    return masked
+
+
+def by_valid_runs(indicator: Indicator) -> Indicator:
+    """``indicator`` applied to each run of consecutive valid values of a column separately.
+
+    The recursive indicators (ema, rsi) carry a level forward forever, so a NaN would poison every later row:
+    instead they restart after a gap, with a fresh warm-up. Columns whose runs start on the same row are
+    computed together, so the usual case (NaN only during the warm-up of an inner function) is one call.
+
+    Example:
+        >>> by_valid_runs(_ema_dense)(np.array([[1.0], [2.0], [np.nan], [3.0], [4.0]]), 2).ravel().tolist()
+        [nan, 1.5, nan, nan, 3.5]
+    """
+
+    def by_runs(values: np.ndarray, window: int) -> np.ndarray:
+        valid = ~np.isnan(values)
+        if valid.all():
+            return indicator(values, window)
+        days = values.shape[0]
+        starts = valid.copy()
+        starts[1:] &= ~valid[:-1]
+        # next_gap[t, j]: first row >= t where column j is NaN (days if none).
+        gap_rows = np.where(valid, days, np.arange(days)[:, None])
+        next_gap = np.minimum.accumulate(gap_rows[::-1], axis=0)[::-1]
+        out = np.full(values.shape, np.nan)
+        for start in np.flatnonzero(starts.any(axis=1)):
+            columns = np.flatnonzero(starts[start])
+            lengths = next_gap[start, columns] - start
+            longest = int(lengths.max())
+            if longest < window:
+                continue  # no run here is long enough to produce a value
+            segment = indicator(values[start : start + longest, columns], window)
+            inside = np.arange(longest)[:, None] < lengths[None, :]
+            out[start : start + longest, columns] = np.where(inside, segment, np.nan)
+        return out
+
+    return by_runs
+
+
+def sma(values: np.ndarray, window: int) -> np.ndarray:
+    """Simple moving average over the last ``window`` rows.
+
+    Computed with compensated rolling sums, so prices that were flat over the window average to exactly that
+    price (two averages of a flat stretch compare equal, not above or below by rounding noise). NaN where the
+    window holds a NaN (a ticker not listed yet, or not trading).
+
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        window: Number of rows, >= 1.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window - 1`` rows.
+
+    Raises:
+        ConfigError: If ``window`` is not a positive integer.
+
+    Example:
+        >>> sma(np.array([1.0, 2.0, 3.0, 4.0]), 3)
+        array([nan, nan,  2.,  3.])
+    """
+    return _apply_masked(_sma_dense, values, window)
+
+
+def ema(values: np.ndarray, window: int) -> np.ndarray:
+    """Exponential moving average with ``alpha = 2 / (window + 1)``, seeded by the SMA of the first window.
+
+    After a gap (NaN) the average starts again, with a fresh warm-up of ``window`` rows.
+
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        window: Span, >= 1.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window - 1`` rows of each run of values.
+
+    Raises:
+        ConfigError: If ``window`` is not a positive integer.
+
+    Example:
+        >>> ema(np.array([1.0, 2.0, 3.0, 4.0]), 3)
+        array([nan, nan,  2.,  3.])
+    """
+    return _apply_by_runs(_ema_dense, values, window)
+
+
+def rolling_std(values: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
+    """Rolling standard deviation over the last ``window`` rows (NaN where the window holds a NaN).
+
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        window: Number of rows, > ``ddof``.
+        ddof: Delta degrees of freedom (1: sample standard deviation).
+
+    Returns:
+        Array of the same shape, NaN for the first ``window - 1`` rows.
+
+    Raises:
+        ConfigError: If ``window`` is not an integer greater than ``ddof``.
+
+    Example:
+        >>> rolling_std(np.array([1.0, 2.0, 4.0, 8.0]), 2).round(4)
+        array([   nan, 0.7071, 1.4142, 2.8284])
+    """
+    return _apply_masked(lambda x, w: _rolling_std_dense(x, w, ddof), values, window)
+
+
+def rsi(values: np.ndarray, window: int = 14) -> np.ndarray:
+    """Wilder's relative strength index, in [0, 100]; after a gap (NaN) it starts again with a fresh warm-up.
+
+    Average gain and loss are seeded with the simple mean of the first ``window`` changes, then smoothed
+    with ``alpha = 1 / window``; ``rsi = 100 - 100 / (1 + gain / loss)`` (100 when there was no loss, 50 when
+    the price did not move at all).
+
+    Args:
+        values: Prices, shape (days,) or (days, tickers).
+        window: Smoothing window, >= 1.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window`` rows of each run of values.
+
+    Raises:
+        ConfigError: If ``window`` is not a positive integer.
+
+    Example:
+        >>> rsi(np.array([1.0, 2.0, 1.0, 2.0, 3.0]), 2).round(2)
+        array([ nan,  nan, 50. , 75. , 87.5])
+    """
+    return _apply_by_runs(_rsi_dense, values, window)
+
+
+def zscore(values: np.ndarray, window: int) -> np.ndarray:
+    """How many rolling standard deviations the value is from its rolling mean.
+
+    ``(x - sma(x, window)) / rolling_std(x, window)``; NaN until the window is full, where the deviation is 0,
+    or where the window holds a NaN.
+
+    Example:
+        >>> zscore(np.array([1.0, 2.0, 3.0, 2.0]), 3).round(3)
+        array([   nan,    nan,  1.   , -0.577])
+    """
+    return _apply_masked(_zscore_dense, values, window)
+
+
+def _as_2d(values: np.ndarray) -> tuple[np.ndarray, bool]:
+    array = np.asarray(values, dtype=np.float64)
+    return (array[:, None], True) if array.ndim == 1 else (array, False)
+
+
+def _apply_masked(indicator: Indicator, values: np.ndarray, window: int) -> np.ndarray:
+    _check_window(window)
+    array, flat = _as_2d(values)
+    out = nan_masked(indicator)(array, window)
+    return out[:, 0] if flat else out
+
+
+def _apply_by_runs(indicator: Indicator, values: np.ndarray, window: int) -> np.ndarray:
+    _check_window(window)
+    array, flat = _as_2d(values)
+    out = by_valid_runs(indicator)(array, window)
+    return out[:, 0] if flat else out

@@ -23,7 +23,6 @@ from framework.stats.rolling import (
     rolling_max,
     rolling_min,
     rolling_std,
-    rolling_sum,
     rsi,
     sma,
     zscore,
@@ -74,60 +73,6 @@ class FunctionSpec:
         return f"{self.name}({', '.join(self.params)})"
 
 
-def _masked(indicator: Indicator) -> Indicator:
-    """``indicator`` made NaN-aware: NaN wherever its window holds a NaN, the indicator's value elsewhere.
-
-    The rolling indicators (sma, std, zscore) are specified for NaN-free input only (a cumulative or online
-    sum would carry one NaN into every later row). NaN are filled with the column's first valid value (a level
-    that keeps the sums accurate; causal, since the rows before it are NaN anyway) and every row whose window
-    touched a NaN is reset to NaN, whatever the indicator's implementation does with them.
-    """
-
-    def masked(values: np.ndarray, window: int) -> np.ndarray:
-        missing = np.isnan(values)
-        if not missing.any():
-            return indicator(values, window)
-        first_valid = values[np.argmax(~missing, axis=0), np.arange(values.shape[1])]
-        filled = np.where(missing, np.nan_to_num(first_valid), values)
-        touched = rolling_sum(missing.astype(np.float64), window) > 0
-        return np.where(touched, np.nan, indicator(filled, window))
-
-    return masked
-
-
-def _by_runs(indicator: Indicator) -> Indicator:
-    """``indicator`` applied to each run of consecutive valid values of a column separately.
-
-    The recursive indicators (ema, rsi) carry a level forward forever, so a NaN would poison every later row:
-    instead they restart after a gap, with a fresh warm-up. Columns whose runs start on the same row are
-    computed together, so the usual case (NaN only during the warm-up of an inner function) is one call.
-    """
-
-    def by_runs(values: np.ndarray, window: int) -> np.ndarray:
-        valid = ~np.isnan(values)
-        if valid.all():
-            return indicator(values, window)
-        days = values.shape[0]
-        starts = valid.copy()
-        starts[1:] &= ~valid[:-1]
-        # next_gap[t, j]: first row >= t where column j is NaN (days if none).
-        gap_rows = np.where(valid, days, np.arange(days)[:, None])
-        next_gap = np.minimum.accumulate(gap_rows[::-1], axis=0)[::-1]
-        out = np.full(values.shape, np.nan)
-        for start in np.flatnonzero(starts.any(axis=1)):
-            columns = np.flatnonzero(starts[start])
-            lengths = next_gap[start, columns] - start
-            longest = int(lengths.max())
-            if longest < window:
-                continue  # no run here is long enough to produce a value
-            segment = indicator(values[start : start + longest, columns], window)
-            inside = np.arange(longest)[:, None] < lengths[None, :]
-            out[start : start + longest, columns] = np.where(inside, segment, np.nan)
-        return out
-
-    return by_runs
-
-
 def _rank(values: np.ndarray) -> np.ndarray:
     if values.shape[0] == 0:
         return values.copy()
@@ -160,22 +105,16 @@ def _elementwise(name: str, params: tuple[str, ...], meaning: str, compute: Call
 
 
 _SPECS = (
-    _windowed("sma", "mean of x over the last n bars", "n - 1", _masked(sma)),
-    _windowed(
-        "ema", "exponential moving average, alpha = 2 / (n + 1), seeded by the first n-bar mean", "n - 1", _by_runs(ema)
-    ),
-    _windowed(
-        "std", "sample standard deviation over the last n bars (n >= 2)", "n - 1", _masked(rolling_std), min_window=2
-    ),
+    _windowed("sma", "mean of x over the last n bars", "n - 1", sma),
+    _windowed("ema", "exponential moving average, alpha = 2 / (n + 1), seeded by the first n-bar mean", "n - 1", ema),
+    _windowed("std", "sample standard deviation over the last n bars (n >= 2)", "n - 1", rolling_std, min_window=2),
     _windowed("ts_min", "lowest x over the last n bars", "n - 1", rolling_min),
     _windowed("ts_max", "highest x over the last n bars", "n - 1", rolling_max),
     _windowed("delay", "x as it was n bars earlier (n >= 1: no look-ahead)", "n", delay, lag=True),
     _windowed("delta", "x - delay(x, n)", "n", delta, lag=True),
     _windowed("pct_change", "x / delay(x, n) - 1", "n", pct_change, lag=True),
-    _windowed("rsi", "Wilder's relative strength index of x over n bars, 0 to 100", "n", _by_runs(rsi)),
-    _windowed(
-        "zscore", "(x - sma(x, n)) / std(x, n), NaN where std is 0 (n >= 2)", "n - 1", _masked(zscore), min_window=2
-    ),
+    _windowed("rsi", "Wilder's relative strength index of x over n bars, 0 to 100", "n", rsi),
+    _windowed("zscore", "(x - sma(x, n)) / std(x, n), NaN where std is 0 (n >= 2)", "n - 1", zscore, min_window=2),
     _elementwise("rank", ("x",), "rank among tickers on the same bar: 0 lowest to 1 highest, ties averaged", _rank),
     FunctionSpec(
         "clip", ("x", "lo", "hi"), "x limited to [lo, hi]: min(max(x, lo), hi)", "0", _clip, check=_bounds_in_order
