@@ -85,6 +85,7 @@ def risk_budget_weights(
     s = cov / scale  # a unit-scale problem; x scales back by 1/sqrt(scale), which the normalization removes
     x = np.sqrt(b / np.diag(s))
     x *= np.sqrt(b.sum() / float(x @ s @ x))  # at the optimum x' S x = sum(b): start on that scale
+    error = np.full(n, np.inf)  # not measured yet (max_iterations = 0)
     for _ in range(max_iterations):
         marginal = s @ x
         error = np.abs(x * marginal - b) / b
