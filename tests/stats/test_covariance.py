@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from skfolio.moments import EmpiricalCovariance, EWCovariance, LedoitWolf
 from sklearn.covariance import ledoit_wolf as sklearn_ledoit_wolf
 from sklearn.covariance import ledoit_wolf_shrinkage as sklearn_ledoit_wolf_shrinkage
-from skfolio.moments import EmpiricalCovariance, EWCovariance, LedoitWolf
 
 from framework.core.errors import ConfigError
 from framework.data import SP500Loader

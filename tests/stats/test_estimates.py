@@ -109,8 +109,12 @@ class TestRollingEstimate:
     def test_observation_weights(self) -> None:
         returns = random_returns(50, 2, seed=0)
         assert RollingEstimate(returns, 20).observation_weights(30) is None
-        np.testing.assert_array_equal(RollingEstimate(returns, 20, "ewma", 4.0).observation_weights(30), ewma_weights(20, 4))
-        np.testing.assert_array_equal(RollingEstimate(returns, 20, "ewma", 4.0).observation_weights(7), ewma_weights(7, 4))
+        np.testing.assert_array_equal(
+            RollingEstimate(returns, 20, "ewma", 4.0).observation_weights(30), ewma_weights(20, 4)
+        )
+        np.testing.assert_array_equal(
+            RollingEstimate(returns, 20, "ewma", 4.0).observation_weights(7), ewma_weights(7, 4)
+        )
 
     def test_covariance_is_read_only_and_symmetric(self) -> None:
         estimate = RollingEstimate(random_returns(100, 4, seed=0), 20, "ewma", 3.0)
@@ -152,6 +156,33 @@ class TestRiskOfAPortfolio:
             np.testing.assert_array_equal(
                 estimate.marginal_variance(t, weights, given_returns), estimate.marginal_variance(t, weights)
             )
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="open question: with fewer than 2 returns covariance() raises ValueError, but portfolio_variance "
+        "gives ZeroDivisionError (sample, 1 return), -0.0 with a RuntimeWarning (sample, 0 returns) or a number "
+        "(ewma); agents never ask before min_history >= 2",
+    )
+    @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+    @pytest.mark.parametrize(("method", "halflife"), [("sample", None), ("ewma", 5.0)], ids=["sample", "ewma5"])
+    @pytest.mark.parametrize("t", [0, 1])
+    def test_portfolio_risk_with_fewer_than_two_returns_is_refused_like_the_covariance(
+        self, method: str, halflife: float | None, t: int
+    ) -> None:
+        estimate = RollingEstimate(random_returns(10, 2, seed=0), 5, method, halflife)
+        weights = np.array([0.5, 0.5])
+        with pytest.raises(ValueError, match="at least 2 needed"):
+            estimate.portfolio_variance(t, weights)
+        with pytest.raises(ValueError, match="at least 2 needed"):
+            estimate.marginal_variance(t, weights)
+
+    @pytest.mark.parametrize("t", [0, 1])
+    def test_ledoit_wolf_portfolio_risk_with_fewer_than_two_returns_is_refused(self, t: int) -> None:
+        estimate = RollingEstimate(random_returns(10, 2, seed=0), 5, "ledoit_wolf")
+        with pytest.raises(ValueError, match=f"covariance at bar {t}: {t} return"):
+            estimate.portfolio_variance(t, np.array([0.5, 0.5]))
+        with pytest.raises(ValueError, match=f"covariance at bar {t}: {t} return"):
+            estimate.marginal_variance(t, np.array([0.5, 0.5]))
 
     def test_correlation_of_the_estimate(self) -> None:
         returns = random_returns(100, 4, seed=5)

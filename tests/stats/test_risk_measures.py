@@ -50,9 +50,7 @@ class TestParametric:
     def test_arrays(self) -> None:
         sigma = np.array([0.01, 0.02, 0.0])
         np.testing.assert_allclose(parametric_var(sigma, 0.99), norm.ppf(0.99) * sigma, rtol=1e-12)
-        np.testing.assert_allclose(
-            parametric_cvar(sigma, 0.975), sigma * norm.pdf(norm.ppf(0.975)) / 0.025, rtol=1e-9
-        )
+        np.testing.assert_allclose(parametric_cvar(sigma, 0.975), sigma * norm.pdf(norm.ppf(0.975)) / 0.025, rtol=1e-9)
 
     def test_docstring_numbers(self) -> None:
         assert parametric_var(0.01, 0.99) == pytest.approx(0.0232635, abs=1e-7)

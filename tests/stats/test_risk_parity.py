@@ -51,9 +51,13 @@ class TestRiskBudgetWeights:
     @pytest.mark.parametrize("rho", [-0.9, -0.3, 0.0, 0.5, 0.95, 1.0])
     def test_two_correlated_assets_equal_budgets_are_inverse_volatility(self, rho: float) -> None:
         # For two assets the equal contributions hold at w ∝ 1/vol whatever the correlation (u = 1 above).
-        np.testing.assert_allclose(risk_budget_weights(two_assets(0.3, 0.12, rho)), [0.12 / 0.42, 0.3 / 0.42], rtol=1e-10)
+        np.testing.assert_allclose(
+            risk_budget_weights(two_assets(0.3, 0.12, rho)), [0.12 / 0.42, 0.3 / 0.42], rtol=1e-10
+        )
 
-    @pytest.mark.parametrize(("rho", "budgets"), [(0.5, (1.0, 3.0)), (-0.6, (2.0, 1.0)), (0.9, (1.0, 9.0)), (0.0, (4.0, 1.0))])
+    @pytest.mark.parametrize(
+        ("rho", "budgets"), [(0.5, (1.0, 3.0)), (-0.6, (2.0, 1.0)), (0.9, (1.0, 9.0)), (0.0, (4.0, 1.0))]
+    )
     def test_two_correlated_assets_with_budgets_closed_form(self, rho: float, budgets: tuple[float, float]) -> None:
         cov = two_assets(0.25, 0.1, rho)
         got = risk_budget_weights(cov, np.array(budgets))
@@ -70,7 +74,9 @@ class TestRiskBudgetWeights:
     def test_budgets_are_relative(self) -> None:
         cov = np.cov(factor_returns(200, 6, seed=0), rowvar=False)
         budgets = np.array([1.0, 2.0, 3.0, 1.0, 0.5, 2.5])
-        np.testing.assert_allclose(risk_budget_weights(cov, budgets), risk_budget_weights(cov, 7.0 * budgets), rtol=1e-10)
+        np.testing.assert_allclose(
+            risk_budget_weights(cov, budgets), risk_budget_weights(cov, 7.0 * budgets), rtol=1e-10
+        )
         np.testing.assert_allclose(risk_budget_weights(cov, np.ones(6)), risk_budget_weights(cov), rtol=1e-14)
 
     def test_one_asset(self) -> None:
