@@ -326,8 +326,9 @@ class TestOptimizerSizing:
         np.testing.assert_allclose(got[LONGS], direct.weights_, atol=1e-7)
         assert got[LONGS].sum() == pytest.approx(1.0, abs=1e-12) and (got >= 0).all()
 
-    def test_long_short_flips_the_returns_of_shorts(self, sp500: MarketData) -> None:
-        agent = OptimizerSizing(MeanRisk(), lookback=150, min_history=100, covariance="sample", long_only=False)
+    @pytest.mark.parametrize("covariance", [None, "sample"])
+    def test_long_short_flips_the_returns_of_shorts(self, sp500: MarketData, covariance: str | None) -> None:
+        agent = OptimizerSizing(MeanRisk(), lookback=150, min_history=100, covariance=covariance, long_only=False)
         got = one_bar(agent, sp500, 900)
         direction = np.sign(SP_SIGNAL[BOTH])
         flipped = window(sp500, 900, 150)[:, BOTH] * direction
