@@ -32,7 +32,7 @@ def check_covariance_method(key: str, method: object, halflife: object) -> None:
     """Check a ``covariance`` choice and its ``halflife``.
 
     Args:
-        key: Config key of the agent (``agent.sizing``), prefixed to the names in messages.
+        key: Config key of the agent (``agent.sizing``), prefixed to the names in messages; empty for none.
         method: One of :data:`COVARIANCE_METHODS`.
         halflife: Bars for a weight to halve, > 0; required by ``ewma`` and ignored otherwise (may be None).
 
@@ -47,13 +47,14 @@ def check_covariance_method(key: str, method: object, halflife: object) -> None:
         framework.core.errors.ConfigError: agent.sizing.halflife: covariance 'ewma' needs a half-life in bars > 0, \
 got None
     """
-    check_choice(f"{key}.covariance", method, COVARIANCE_METHODS)
+    prefix = f"{key}." if key else ""  # an agent checks its own keys without a prefix
+    check_choice(f"{prefix}covariance", method, COVARIANCE_METHODS)
     if method == "ewma":
         if halflife is None:
-            raise ConfigError(f"{key}.halflife: covariance 'ewma' needs a half-life in bars > 0, got None")
-        check_number(f"{key}.halflife", halflife, minimum=0, exclusive_minimum=True)
+            raise ConfigError(f"{prefix}halflife: covariance 'ewma' needs a half-life in bars > 0, got None")
+        check_number(f"{prefix}halflife", halflife, minimum=0, exclusive_minimum=True)
     elif halflife is not None:
-        check_number(f"{key}.halflife", halflife, minimum=0, exclusive_minimum=True)
+        check_number(f"{prefix}halflife", halflife, minimum=0, exclusive_minimum=True)
 
 
 def ewma_weights(n_observations: int, halflife: float) -> np.ndarray:

@@ -144,10 +144,13 @@ class RollingEstimate:
         if n < 2:
             raise ValueError(f"covariance at bar {t}: {n} return(s) in the window, at least 2 needed")
         self._advance(*self.bounds(t))
+        flat = self._flat_assets(t)
         if self.method == "ewma":
             cov = self._sxx / self._ewma_total(n)
+            _zero_rows_and_columns(cov, flat)
         else:
             centred_sums = self._sxx - np.outer(self._sx, self._sx) / n
+            _zero_rows_and_columns(centred_sums, flat)
             if self.method == "sample":
                 cov = centred_sums / (n - 1)
             else:
@@ -160,6 +163,17 @@ class RollingEstimate:
         cov.setflags(write=False)
         self._cov_bar, self._cov = t, cov
         return cov
+
+    def _flat_assets(self, t: int) -> np.ndarray:
+        """Assets with no variation over the window of bar ``t`` (for ``ewma``: a constant price), shape (assets,).
+
+        Their rows of the covariance are exactly 0, as the direct estimate's: the running sums would keep a
+        rounding residue (about 1e-20, of either sign) of the returns that left the window.
+        """
+        flat: np.ndarray = self._sample_volatility_panel()[t] == 0.0
+        if self.method == "ewma":
+            flat &= self.returns[t] == 0.0
+        return flat
 
     def correlation(self, t: int) -> np.ndarray:
         """The correlation matrix at bar ``t`` (NaN off the diagonal for an asset with zero variance)."""
@@ -254,6 +268,13 @@ class RollingEstimate:
             return window.T @ (self.observation_weights(t) * r)  # type: ignore[no-any-return,operator]
         centred = r - r.mean()
         return (window.T @ centred) / (r.shape[0] - 1)  # type: ignore[no-any-return]
+
+
+def _zero_rows_and_columns(matrix: np.ndarray, assets: np.ndarray) -> None:
+    """Set the rows and columns of ``assets`` (a boolean mask) to 0, in place."""
+    if assets.any():
+        matrix[assets] = 0.0
+        matrix[:, assets] = 0.0
 
 
 class Estimates:

@@ -75,16 +75,17 @@ def risk_budget_weights(
     if np.any(variances <= 0.0):
         zero = np.flatnonzero(variances <= 0.0).tolist()
         raise EstimationError(f"risk budgeting: asset(s) at column(s) {zero} have zero variance")
-    if n == 1:
-        return np.ones(1)
     b = np.ones(n) if budgets is None else np.asarray(budgets, dtype=np.float64)
     if b.shape != (n,) or not np.all(np.isfinite(b)) or np.any(b <= 0.0):
         raise EstimationError(f"risk budgeting: budgets must be {n} positive numbers, got {b.tolist()}")
+    if n == 1:
+        return np.ones(1)
     b = b / b.min()  # min(b) = 1 makes f self-concordant, so damped Newton steps stay inside x > 0
     scale = float(variances.mean())
     s = cov / scale  # a unit-scale problem; x scales back by 1/sqrt(scale), which the normalization removes
     x = np.sqrt(b / np.diag(s))
     x *= np.sqrt(b.sum() / float(x @ s @ x))  # at the optimum x' S x = sum(b): start on that scale
+    error = np.full(n, np.inf)  # not measured yet (max_iterations = 0)
     for _ in range(max_iterations):
         marginal = s @ x
         error = np.abs(x * marginal - b) / b
