@@ -383,7 +383,7 @@ class RiskLimits(Agent):
                                      np.where(side < 0, np.fmin(self._extreme, state.close), np.nan))  # fmt: skip
             self._side = side
             with np.errstate(invalid="ignore", divide="ignore"):
-                drawdown = np.where(side > 0, state.close / self._extreme - 1.0, self._extreme / state.close - 1.0)
+                drawdown = np.where(side > 0, state.close / self._extreme - 1.0, 1.0 - state.close / self._extreme)
             stop = (side != 0) & (drawdown < -self.max_position_drawdown)
             if stop.any():
                 self._blocked_until[stop] = t + self.drawdown_cooldown
