@@ -386,7 +386,7 @@ class RiskLimits(Agent):
                 drawdown = np.where(side > 0, state.close / self._extreme - 1.0, 1.0 - state.close / self._extreme)
             stop = (side != 0) & (drawdown < -self.max_position_drawdown)
             if stop.any():
-                self._blocked_until[stop] = t + self.drawdown_cooldown
+                self._blocked_until[stop] = t + self.drawdown_cooldown - 1
                 hit = np.flatnonzero(stop)
                 state.log.record(t, self.name, hit, out[hit], 0.0, "position drawdown {value:.4f} beyond -{limit:g}",
                                  values=drawdown[hit], limit=self.max_position_drawdown)  # fmt: skip
