@@ -290,7 +290,8 @@ class RiskLimits(Agent):
             return proposal
         t = state.bar
         before = held_weights(proposal.target_weights, state.weights)
-        weights = self._drawdown_rules_apply(before, state) if self._drawdown_rules else before.copy()
+        explicit = ~np.isnan(proposal.target_weights)
+        weights = self._drawdown_rules_apply(before, explicit, state) if self._drawdown_rules else before.copy()
         if not self._active or not weights.any():
             return self._output(proposal, before, weights, state)
         estimate = self._estimate
@@ -371,8 +372,8 @@ class RiskLimits(Agent):
         targets[changed] = weights[changed]
         return TradeProposal(targets, proposal.confidence, "risk limits")
 
-    def _drawdown_rules_apply(self, weights: np.ndarray, state: ExecutionState) -> np.ndarray:
-        """Apply the position and portfolio drawdown rules to ``weights`` (a new array)."""
+    def _drawdown_rules_apply(self, weights: np.ndarray, explicit: np.ndarray, state: ExecutionState) -> np.ndarray:
+        """Apply the position and portfolio drawdown rules to ``weights`` (a new array); ``explicit``: targets set."""
         t = state.bar
         out = weights.copy()
         if self.max_position_drawdown is not None:
@@ -405,7 +406,10 @@ class RiskLimits(Agent):
                                      "portfolio drawdown {value:.4f} beyond -{limit:g}", values=drawdown,
                                      limit=self.max_portfolio_drawdown)  # fmt: skip
             if t <= self._portfolio_rule_until:
-                out *= self.drawdown_exposure
+                if t == self._portfolio_rule_until - self.drawdown_cooldown + 1:
+                    out *= self.drawdown_exposure
+                else:  # a held position (NaN target) was scaled on the bar the rule fired: once, not compounded
+                    out[explicit] *= self.drawdown_exposure
         return out
 
     def series(self) -> dict[str, np.ndarray]:
