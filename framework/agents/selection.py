@@ -129,6 +129,7 @@ class TopKSelection(Agent):
                     float(small.sum()),
                     0.0,
                     "{value:.0f} trade(s) smaller than {limit:g} not sent",
+                    values=float(small.sum()),
                     limit=self.min_weight_change,
                 )
                 out[small] = np.nan
