@@ -277,9 +277,9 @@ class Orchestrator:
                     continue
                 how = f"answered by {fallback.name} ({type(fallback).__name__})"
             self.recoveries_[index, state.bar] += 1
-            state.log.record(
-                state.bar, stage.name, -1, np.nan, np.nan, f"recovered: {how}; failed: {'; '.join(failed)}"
-            )
+            reason = f"recovered: {how}; failed: {'; '.join(failed)}"
+            # braces in an error's message are text, not the log's {value} and {limit} fields
+            state.log.record(state.bar, stage.name, -1, np.nan, np.nan, reason.replace("{", "{{").replace("}", "}}"))
             return out
 
     def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
