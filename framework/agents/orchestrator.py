@@ -203,16 +203,23 @@ class Orchestrator:
         """Every bar's targets at once, when :attr:`supports_panel`; call :meth:`prepare` first.
 
         Raises:
-            AgentError: If the final targets are not finite or exceed ``max_gross_exposure`` on some bar.
+            AgentError: If a stage's targets are not finite or exceed ``max_gross_exposure`` on some bar, naming
+                the stage and the first such bar, as the bar-by-bar loop would.
         """
         targets = np.full(data.shape, np.nan)
+        first: tuple[int, str, float] | None = None  # the earliest bad bar, and the stage at fault
         for agent in self.agents:
-            targets = agent.panel_targets(targets, data, signals, allocation, log)
-        gross = np.nansum(np.abs(targets), axis=1)
-        bad = ~(gross <= self.max_gross_exposure)
-        if bad.any():
-            bar = int(np.argmax(bad))
-            raise AgentError(self._bad_gross(self.agents[-1].name, bar, data.dates[bar], float(gross[bar])))
+            out = agent.panel_targets(targets, data, signals, allocation, log)
+            if out is not targets:
+                gross = np.nansum(np.abs(out), axis=1)
+                bad = ~(gross <= self.max_gross_exposure)
+                if bad.any() and (first is None or int(np.argmax(bad)) < first[0]):
+                    bar = int(np.argmax(bad))
+                    first = (bar, agent.name, float(gross[bar]))
+            targets = out
+        if first is not None:
+            bar, name, value = first
+            raise AgentError(self._bad_gross(name, bar, data.dates[bar], value))
         return targets
 
     def decide(self, state: ExecutionState) -> TradeProposal:
