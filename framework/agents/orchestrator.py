@@ -194,8 +194,11 @@ class Orchestrator:
 
     @property
     def supports_panel(self) -> bool:
-        """Whether every stage can compute its targets for the whole panel at once (then the loop only books)."""
-        return all(agent.supports_panel for agent in self.agents)
+        """Whether every stage can compute its targets for the whole panel at once (then the loop only books).
+
+        Not when a stage has a recovery policy other than ``raise``: recovering is decided bar by bar.
+        """
+        return all(agent.supports_panel for agent in self.agents) and all(r.on_error == "raise" for r in self.recovery)
 
     def panel_targets(
         self, data: MarketData, signals: SignalFrame, allocation: np.ndarray | None, log: DecisionLog
