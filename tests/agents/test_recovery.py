@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from framework.agents import Agent, EqualWeightSizing, FixedAllocationSizing, Orchestrator, Recovery
+from framework.agents import Agent, EqualWeightSizing, FixedAllocationSizing, NoOp, Orchestrator, Recovery
 from framework.agents.base import RunContext
 from framework.backtest.engine import run_backtest
 from framework.config.pipeline import build_pipeline
@@ -302,6 +302,26 @@ class TestOrchestratorRecovery:
         orchestrator = Orchestrator({"sizing": Propose([0.2] * 3), "risk": Fail(AgentError("boom"), bars=(3,))})
         with pytest.raises(AgentError, match=r"^agent\.risk on bar 3 \(2024-01-04\): boom$"):
             run_backtest(data(), signals(), orchestrator, SimulatedBroker())
+
+    @pytest.mark.parametrize("after", ["panel", "loop"])
+    def test_bad_output_in_a_run_names_the_stage_at_fault(self, after: str) -> None:
+        # NoOp can compute the whole panel at once (the engine then skips the loop); Fail with no bars cannot
+        second = NoOp() if after == "panel" else Fail(AgentError("never"), bars=())
+        orchestrator = Orchestrator({"sizing": EqualWeightSizing(gross_exposure=2.0), "risk": second},
+                                    max_gross_exposure=1.5)  # fmt: skip
+        assert orchestrator.supports_panel == (after == "panel")
+        with pytest.raises(AgentError, match=r"^agent\.sizing on bar 0 \(2024-01-01\): the targets' gross exposure "
+                                             r"\(sum of \|weight\|\) is 2; "):  # fmt: skip
+            run_backtest(data(), signals(), orchestrator, SimulatedBroker())
+
+    @pytest.mark.parametrize("after", ["panel", "loop"])
+    def test_bad_output_in_a_run_is_recovered(self, after: str) -> None:
+        second = NoOp() if after == "panel" else Fail(AgentError("never"), bars=())
+        orchestrator = Orchestrator({"sizing": EqualWeightSizing(gross_exposure=2.0), "risk": second},
+                                    recovery={"sizing": Recovery("hold")}, max_gross_exposure=1.5)  # fmt: skip
+        result = run_backtest(data(), signals(), orchestrator, SimulatedBroker())
+        np.testing.assert_array_equal(result.agent_series["recoveries_sizing"], [1] * 6)
+        assert np.isnan(result.target_weights).all() and result.trade_quantity.size == 0
 
     def test_risk_parity_preset_falls_back_twice_on_a_flat_ticker(self) -> None:
         spec = OmegaConf.to_container(OmegaConf.load(ROOT / "conf/agent/sizing/risk_parity.yaml"), resolve=True)
