@@ -7,13 +7,13 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+from sklearn.covariance import ledoit_wolf
 
 from framework.agents import Agent, EqualWeightSizing, NoOp, Orchestrator, RiskLimits
 from framework.backtest.engine import run_backtest
 from framework.core.market_data import MarketData
 from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal, held_weights
 from framework.execution.broker import SimulatedBroker
-from framework.stats.covariance import ledoit_wolf_covariance
 
 nan = np.nan
 ANNUAL = math.sqrt(252)
@@ -88,7 +88,7 @@ def covariance_of(x: np.ndarray, method: str, halflife: float | None = None) -> 
     if method == "ewma":
         assert halflife is not None
         return ewma_cov(x, halflife)
-    return ledoit_wolf_covariance(x)
+    return ledoit_wolf(x)[0]  # type: ignore[no-any-return]
 
 
 def assert_limits_hold(agent: RiskLimits, bar: int, weights: np.ndarray) -> None:
