@@ -7,6 +7,8 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.covariance import ledoit_wolf
 
 from framework.agents import Agent, EqualWeightSizing, NoOp, Orchestrator, RiskLimits
@@ -116,6 +118,9 @@ def alternating(n: int, vol: float, pattern: tuple[int, ...]) -> np.ndarray:
     signs = np.resize(np.array(pattern, dtype=float), n)
     assert signs.sum() == 0
     return signs * vol * math.sqrt((n - 1) / n)
+
+
+PROPERTY_DATA = random_market()
 
 
 class TestRiskLimits:
@@ -332,6 +337,47 @@ class TestRiskLimits:
         assert risk.at_limit_[40:].all()  # equal weight of these stocks is over some limit on every bar
         assert (result.target_weights[:40] == 0).all()  # warm-up: nothing held
         np.testing.assert_array_equal(result.agent_series["at_limit"], risk.at_limit_.astype(float))
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        weights=st.lists(st.floats(-1.0, 1.0) | st.just(nan), min_size=3, max_size=3),
+        held=st.lists(st.floats(-0.5, 0.5), min_size=3, max_size=3),
+        limits=st.tuples(*[st.none() | st.floats(0.001, 0.3)] * 4),
+        var_method=st.sampled_from(["parametric", "historical"]),
+        position_risk=st.sampled_from(["standalone", "contribution"]),
+        covariance=st.sampled_from(["sample", "ewma", "ledoit_wolf"]),
+        max_iterations=st.integers(1, 4),
+        resize_threshold=st.floats(0.05, 1.0),
+    )
+    def test_every_limit_holds_after_the_agent(
+        self,
+        weights: list[float],
+        held: list[float],
+        limits: tuple[float | None, ...],
+        var_method: str,
+        position_risk: str,
+        covariance: str,
+        max_iterations: int,
+        resize_threshold: float,
+    ) -> None:
+        data = PROPERTY_DATA
+        agent = RiskLimits(max_portfolio_risk=limits[0], max_position_risk=limits[1], var_limit=limits[2],
+                           cvar_limit=limits[3], var_method=var_method, position_risk=position_risk,
+                           max_iterations=max_iterations, resize_threshold=resize_threshold, lookback=60,
+                           min_history=30, covariance=covariance,
+                           halflife=10 if covariance == "ewma" else None)  # fmt: skip
+        agent.prepare(data, None)
+        t = 100
+        state = state_at(data, t, positions=np.array(held) / data.close[t])
+        proposal = TradeProposal(np.array(weights))
+        out = agent.propose(proposal, state)
+        after = held_weights(out.target_weights, state.weights)
+        before = held_weights(proposal.target_weights, state.weights)
+        assert_limits_hold(agent, t, after)
+        # positions are only scaled down, never flipped or grown; targets left NaN are positions left alone
+        assert (np.abs(after) <= np.abs(before) * (1 + 1e-12)).all() and (after * before >= 0).all()
+        changed = ~np.isnan(out.target_weights) & np.isnan(proposal.target_weights)
+        assert (after[changed] != before[changed]).all()
 
     # --- warm-up and the no-op ---------------------------------------------------------------------------
 
