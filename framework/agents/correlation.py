@@ -154,7 +154,7 @@ class CorrelationLimit(Agent):
         columns = active[cut]
         new = targets.copy()
         new[columns] = weights[columns] * self.adjustment_factor
-        self._cut_held[columns] |= ~explicit[columns]
+        self._cut_held[columns] = True  # held from here on, the position carries this cut: not cut again
         partner = np.where(too_close & stronger, corr * np.outer(side, side), -np.inf).max(axis=1)[cut]
         state.log.record(t, self.name, columns, weights[columns], new[columns],
                          "correlation {value:.3f} > {limit:g} with a position of stronger signal",

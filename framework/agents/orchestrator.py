@@ -194,8 +194,11 @@ class Orchestrator:
 
     @property
     def supports_panel(self) -> bool:
-        """Whether every stage can compute its targets for the whole panel at once (then the loop only books)."""
-        return all(agent.supports_panel for agent in self.agents)
+        """Whether every stage can compute its targets for the whole panel at once (then the loop only books).
+
+        Not when a stage has a recovery policy other than ``raise``: recovering is decided bar by bar.
+        """
+        return all(agent.supports_panel for agent in self.agents) and all(r.on_error == "raise" for r in self.recovery)
 
     def panel_targets(
         self, data: MarketData, signals: SignalFrame, allocation: np.ndarray | None, log: DecisionLog
@@ -203,16 +206,23 @@ class Orchestrator:
         """Every bar's targets at once, when :attr:`supports_panel`; call :meth:`prepare` first.
 
         Raises:
-            AgentError: If the final targets are not finite or exceed ``max_gross_exposure`` on some bar.
+            AgentError: If a stage's targets are not finite or exceed ``max_gross_exposure`` on some bar, naming
+                the stage and the first such bar, as the bar-by-bar loop would.
         """
         targets = np.full(data.shape, np.nan)
+        first: tuple[int, str, float] | None = None  # the earliest bad bar, and the stage at fault
         for agent in self.agents:
-            targets = agent.panel_targets(targets, data, signals, allocation, log)
-        gross = np.nansum(np.abs(targets), axis=1)
-        bad = ~(gross <= self.max_gross_exposure)
-        if bad.any():
-            bar = int(np.argmax(bad))
-            raise AgentError(self._bad_gross(self.agents[-1].name, bar, data.dates[bar], float(gross[bar])))
+            out = agent.panel_targets(targets, data, signals, allocation, log)
+            if out is not targets:
+                gross = np.nansum(np.abs(out), axis=1)
+                bad = ~(gross <= self.max_gross_exposure)
+                if bad.any() and (first is None or int(np.argmax(bad)) < first[0]):
+                    bar = int(np.argmax(bad))
+                    first = (bar, agent.name, float(gross[bar]))
+            targets = out
+        if first is not None:
+            bar, name, value = first
+            raise AgentError(self._bad_gross(name, bar, data.dates[bar], value))
         return targets
 
     def decide(self, state: ExecutionState) -> TradeProposal:
@@ -277,9 +287,9 @@ class Orchestrator:
                     continue
                 how = f"answered by {fallback.name} ({type(fallback).__name__})"
             self.recoveries_[index, state.bar] += 1
-            state.log.record(
-                state.bar, stage.name, -1, np.nan, np.nan, f"recovered: {how}; failed: {'; '.join(failed)}"
-            )
+            reason = f"recovered: {how}; failed: {'; '.join(failed)}"
+            # braces in an error's message are text, not the log's {value} and {limit} fields
+            state.log.record(state.bar, stage.name, -1, np.nan, np.nan, reason.replace("{", "{{").replace("}", "}}"))
             return out
 
     def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> dict[str, pd.DataFrame]:

@@ -290,7 +290,8 @@ class RiskLimits(Agent):
             return proposal
         t = state.bar
         before = held_weights(proposal.target_weights, state.weights)
-        weights = self._drawdown_rules_apply(before, state) if self._drawdown_rules else before.copy()
+        explicit = ~np.isnan(proposal.target_weights)
+        weights = self._drawdown_rules_apply(before, explicit, state) if self._drawdown_rules else before.copy()
         if not self._active or not weights.any():
             return self._output(proposal, before, weights, state)
         estimate = self._estimate
@@ -371,8 +372,8 @@ class RiskLimits(Agent):
         targets[changed] = weights[changed]
         return TradeProposal(targets, proposal.confidence, "risk limits")
 
-    def _drawdown_rules_apply(self, weights: np.ndarray, state: ExecutionState) -> np.ndarray:
-        """Apply the position and portfolio drawdown rules to ``weights`` (a new array)."""
+    def _drawdown_rules_apply(self, weights: np.ndarray, explicit: np.ndarray, state: ExecutionState) -> np.ndarray:
+        """Apply the position and portfolio drawdown rules to ``weights`` (a new array); ``explicit``: targets set."""
         t = state.bar
         out = weights.copy()
         if self.max_position_drawdown is not None:
@@ -383,10 +384,10 @@ class RiskLimits(Agent):
                                      np.where(side < 0, np.fmin(self._extreme, state.close), np.nan))  # fmt: skip
             self._side = side
             with np.errstate(invalid="ignore", divide="ignore"):
-                drawdown = np.where(side > 0, state.close / self._extreme - 1.0, self._extreme / state.close - 1.0)
+                drawdown = np.where(side > 0, state.close / self._extreme - 1.0, 1.0 - state.close / self._extreme)
             stop = (side != 0) & (drawdown < -self.max_position_drawdown)
             if stop.any():
-                self._blocked_until[stop] = t + self.drawdown_cooldown
+                self._blocked_until[stop] = t + self.drawdown_cooldown - 1
                 hit = np.flatnonzero(stop)
                 state.log.record(t, self.name, hit, out[hit], 0.0, "position drawdown {value:.4f} beyond -{limit:g}",
                                  values=drawdown[hit], limit=self.max_position_drawdown)  # fmt: skip
@@ -405,7 +406,10 @@ class RiskLimits(Agent):
                                      "portfolio drawdown {value:.4f} beyond -{limit:g}", values=drawdown,
                                      limit=self.max_portfolio_drawdown)  # fmt: skip
             if t <= self._portfolio_rule_until:
-                out *= self.drawdown_exposure
+                if t == self._portfolio_rule_until - self.drawdown_cooldown + 1:
+                    out *= self.drawdown_exposure
+                else:  # a held position (NaN target) was scaled on the bar the rule fired: once, not compounded
+                    out[explicit] *= self.drawdown_exposure
         return out
 
     def series(self) -> dict[str, np.ndarray]:

@@ -85,7 +85,6 @@ class TopKSelection(Agent):
         current = state.weights
         weights = np.where(explicit, targets, current)
         start = weights.copy()
-        gross = float(np.abs(weights).sum())
         signal = np.nan_to_num(state.signal)
         if self.min_signal > 0:
             weak = np.flatnonzero((weights != 0) & (np.abs(signal) < self.min_signal))
@@ -93,6 +92,7 @@ class TopKSelection(Agent):
                 log.record(t, self.name, weak, weights[weak], 0.0, "|signal| {value:.3f} < min_signal {limit:g}",
                            values=np.abs(signal[weak]), limit=self.min_signal)  # fmt: skip
                 weights[weak] = 0.0
+        gross = float(np.abs(weights).sum())  # before the top-k drops: positions closed by min_signal stay closed
         held = np.flatnonzero(weights)
         if self.max_positions is not None and held.size > self.max_positions:
             strength = np.abs(signal[held] * np.nan_to_num(state.confidence[held]))
@@ -129,6 +129,7 @@ class TopKSelection(Agent):
                     float(small.sum()),
                     0.0,
                     "{value:.0f} trade(s) smaller than {limit:g} not sent",
+                    values=float(small.sum()),
                     limit=self.min_weight_change,
                 )
                 out[small] = np.nan
