@@ -5,9 +5,12 @@ set, the current weights where NaN): two positions are *too correlated* when the
 signed by their sides (a long and a short of correlated stocks hedge each other), exceeds ``max_correlation``.
 Each position that is too correlated with at least one *stronger* position (larger ``|signal| x confidence``;
 on a tie, the one further left in the ticker order) is scaled by ``adjustment_factor`` once, however many
-stronger partners it has. In a cluster of three or more, every member but the strongest is therefore cut once,
-including a member whose only too-close partner was itself cut: the cut reduces exposure to the cluster, it does
-not decide which one member to keep. The strongest of each cluster keeps its size.
+stronger partners it has. The rule is about pairs, also in a cluster of three or more: when every member is too
+close to every other, every member but the strongest is cut once (each has the strongest as a stronger partner,
+and a member's cut does not spare the others). In a chain A - D - C where only A - D and D - C are too close, a
+member is cut only if one of *its own* too-close partners is stronger: with A > D > C, D and C are cut (C's
+partner D is stronger, even though D was itself cut); with A > C > D, only D is cut and C keeps its size. The
+strongest position of a cluster is never cut.
 
 The correlation matrix comes from the run's shared estimate and is refreshed on ``update_frequency`` (daily,
 weekly or monthly: the first bar of each new period); between refreshes the last one is used. A held position

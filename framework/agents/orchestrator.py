@@ -297,6 +297,8 @@ class Orchestrator:
         tables: dict[str, pd.DataFrame] = {}
         for agent in self.agents:
             tables.update(agent.outputs(dates, tickers))
+        for fallback in self._fallbacks():  # a fallback's tables, named after it (sizing.fallback.correlation)
+            tables.update({f"{fallback.name}.{k}": v for k, v in fallback.outputs(dates, tickers).items()})
         return tables
 
     def series(self) -> dict[str, np.ndarray]:
@@ -306,7 +308,12 @@ class Orchestrator:
             out.update(agent.series())
             if self.recoveries_.shape[1]:
                 out[f"recoveries_{agent.name}"] = self.recoveries_[index]
+        for fallback in self._fallbacks():
+            out.update({f"{fallback.name}.{k}": v for k, v in fallback.series().items()})
         return out
+
+    def _fallbacks(self) -> list[Agent]:
+        return [agent for policy in self.recovery for agent in policy.agents()]
 
 
 def _message(error: BaseException) -> str:

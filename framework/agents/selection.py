@@ -6,7 +6,8 @@ set, the current weight where NaN), in this order:
 1. ``min_signal``: positions whose ``|signal|`` is below it are closed;
 2. ``max_positions``: only the k positions with the largest ``|signal| x confidence`` are kept (on a tie, the
    ticker further left), the others are closed; with ``keep_gross_exposure`` the kept ones are scaled up so the
-   sum of absolute weights stays what it was before the drops;
+   sum of absolute weights stays what it was before the drops, none above ``max_position_size`` (the excess is
+   spread over the others in proportion, what cannot be placed stays in cash);
 3. ``min_weight_change`` (a no-trade band): a trade that changes a weight by less than this is not sent (the
    position is kept as it is), except a trade that closes a position;
 4. ``max_turnover``: when the trades of the bar add up to more than this (sum of ``|target - current|``), every
@@ -22,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from framework.agents.base import Agent
+from framework.agents.sizing import bound_positions
 from framework.core.checks import check_bool, check_int, check_number
 from framework.core.types import ExecutionState, TradeProposal
 
@@ -39,6 +41,7 @@ class TopKSelection(Agent):
         max_turnover: Largest sum of ``|target - current weight|`` per rebalance, > 0, or None.
         min_weight_change: Smallest weight change worth a trade, >= 0.
         keep_gross_exposure: Scale the kept positions up to the gross exposure before the drops.
+        max_position_size: Largest absolute weight the scaling up may give a position, or None.
 
     Raises:
         ConfigError: For a parameter out of range.
@@ -61,12 +64,14 @@ class TopKSelection(Agent):
         max_turnover: float | None = None,
         min_weight_change: float = 0.0,
         keep_gross_exposure: bool = True,
+        max_position_size: float | None = None,
     ) -> None:
         self.max_positions = max_positions
         self.min_signal = min_signal
         self.max_turnover = max_turnover
         self.min_weight_change = min_weight_change
         self.keep_gross_exposure = keep_gross_exposure
+        self.max_position_size = max_position_size
         if max_positions is not None:
             check_int("max_positions", max_positions)
         check_number("min_signal", min_signal, minimum=0)
@@ -74,6 +79,8 @@ class TopKSelection(Agent):
             check_number("max_turnover", max_turnover, minimum=0, exclusive_minimum=True)
         check_number("min_weight_change", min_weight_change, minimum=0)
         check_bool("keep_gross_exposure", keep_gross_exposure)
+        if max_position_size is not None:
+            check_number("max_position_size", max_position_size, minimum=0, exclusive_minimum=True, maximum=10)
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
         """Select, band and cap the bar's trades (see the module docstring)."""
@@ -107,6 +114,8 @@ class TopKSelection(Agent):
         if self.keep_gross_exposure and 0 < kept_gross < gross * (1 - 1e-12):
             kept = np.flatnonzero(weights)
             scaled = weights * (gross / kept_gross)
+            if self.max_position_size is not None:
+                scaled = bound_positions(scaled, 0.0, self.max_position_size)
             log.record(
                 t,
                 self.name,

@@ -664,7 +664,9 @@ class InverseVolatilitySizing(EstimateSizing):
     Requires: ``state.signal`` of bar t and ``min_history`` returns (the run's shared estimate).
     Sets: ``target_weights``: ``±gross_exposure * (1/vol_i) / sum(1/vol)`` over the selected tickers.
 
-    The same weights as skfolio's ``InverseVolatility`` on the same window and covariance estimator.
+    The same weights as skfolio's ``InverseVolatility`` on the same window with the sample or ewma estimator.
+    With ``ledoit_wolf`` the volatilities are the diagonal of the run's shared estimate, shrunk over every ticker
+    of the data (skfolio, fitted on the selected tickers alone, shrinks over those only).
 
     Args:
         lookback: See :class:`EstimateSizing`.

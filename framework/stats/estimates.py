@@ -232,6 +232,11 @@ class RollingEstimate:
 
     # --- portfolio risk ----------------------------------------------------------------------------------
 
+    def _check_observations(self, t: int) -> None:
+        n = self.n_observations(t)
+        if n < 2:
+            raise ValueError(f"covariance at bar {t}: {n} return(s) in the window, at least 2 needed")
+
     def portfolio_returns(self, t: int, weights: np.ndarray) -> np.ndarray:
         """The returns the window would have given the portfolio ``weights``: ``X w``, shape (n_observations,)."""
         return self.window(t) @ weights  # type: ignore[no-any-return]
@@ -247,6 +252,7 @@ class RollingEstimate:
         Returns:
             The variance (a float >= 0).
         """
+        self._check_observations(t)
         if self.method == "ledoit_wolf":
             return max(float(weights @ self.covariance(t) @ weights), 0.0)
         r = self.portfolio_returns(t, weights) if portfolio_returns is None else portfolio_returns
@@ -260,6 +266,7 @@ class RollingEstimate:
 
         ``w_i (S w)_i / sqrt(w' S w)`` is asset i's contribution to the portfolio's volatility.
         """
+        self._check_observations(t)
         if self.method == "ledoit_wolf":
             return self.covariance(t) @ weights  # type: ignore[no-any-return]
         r = self.portfolio_returns(t, weights) if portfolio_returns is None else portfolio_returns

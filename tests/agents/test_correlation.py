@@ -144,19 +144,6 @@ class TestCorrelationLimit:
         # A > D > C: D is cut for A, and C for D, though D itself was cut (the docstring's example)
         np.testing.assert_allclose(out.target_weights, [0.2, 0.0, 0.1, 0.1, 0.0])
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="design question: the module docstring says that in a cluster every member but the strongest is "
-        "cut; the pair rule it states first (and the code) keeps C, whose only too-close partner D is weaker",
-    )
-    def test_chain_with_the_middle_weakest_cuts_every_member_but_the_strongest(self) -> None:
-        data, limit = self.chain()
-        limiter = agent(max_correlation=limit)
-        limiter.prepare(data, None)
-        out = limiter.propose(targets([0.2, 0.0, 0.2, 0.2, 0.0]), state_at(data, self.T, signal=[1.0, 0, 0.7, 0.4, 0]))
-        # A > C > D, one cluster A - D - C whose strongest is A
-        np.testing.assert_allclose(out.target_weights, [0.2, 0.0, 0.1, 0.1, 0.0])
-
     def test_chain_with_the_middle_weakest_by_the_pair_rule(self) -> None:
         data, limit = self.chain()
         limiter = agent(max_correlation=limit)

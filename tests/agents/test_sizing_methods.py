@@ -184,17 +184,6 @@ class TestInverseVolatilitySizing:
         np.testing.assert_allclose(got[LONGS], want, rtol=1e-11)
         assert np.count_nonzero(got) == LONGS.size and got.sum() == pytest.approx(1.0, abs=1e-14)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="design: the shared Ledoit-Wolf estimate shrinks over all the data's tickers, then the selected "
-        "block is taken; skfolio shrinks over the selected tickers only (weights differ by about 3e-3)",
-    )
-    def test_skfolio_ledoit_wolf_on_the_selected_tickers(self, sp500: MarketData) -> None:
-        agent = InverseVolatilitySizing(lookback=120, min_history=60, covariance="ledoit_wolf")
-        got = one_bar(agent, sp500, 700)
-        want = InverseVolatility(prior_estimator=prior("ledoit_wolf", None, 120)).fit(window(sp500, 700, 120)[:, LONGS])
-        np.testing.assert_allclose(got[LONGS], want.weights_, rtol=1e-6)
-
     def test_ledoit_wolf_is_the_diagonal_of_the_shared_estimate(self, sp500: MarketData) -> None:
         from framework.stats.covariance import covariance
 

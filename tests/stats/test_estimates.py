@@ -157,12 +157,6 @@ class TestRiskOfAPortfolio:
                 estimate.marginal_variance(t, weights, given_returns), estimate.marginal_variance(t, weights)
             )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="open question: with fewer than 2 returns covariance() raises ValueError, but portfolio_variance "
-        "gives ZeroDivisionError (sample, 1 return), -0.0 with a RuntimeWarning (sample, 0 returns) or a number "
-        "(ewma); agents never ask before min_history >= 2",
-    )
     @pytest.mark.filterwarnings("ignore::RuntimeWarning")
     @pytest.mark.parametrize(("method", "halflife"), [("sample", None), ("ewma", 5.0)], ids=["sample", "ewma5"])
     @pytest.mark.parametrize("t", [0, 1])
