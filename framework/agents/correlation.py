@@ -29,8 +29,8 @@ from framework.agents.schedule import period_starts
 from framework.core.checks import check_choice, check_int, check_number
 from framework.core.errors import AgentError, ConfigError
 from framework.core.market_data import MarketData
-from framework.core.types import ExecutionState, SignalFrame, TradeProposal, held_weights
-from framework.stats.covariance import check_covariance_method
+from framework.core.types import ExecutionState, SignalFrame, TradeProposal
+from framework.stats.covariance import check_covariance_method, correlation_from_covariance
 from framework.stats.estimates import Estimates, RollingEstimate
 
 if TYPE_CHECKING:
@@ -104,8 +104,8 @@ class CorrelationLimit(Agent):
             )
         self._estimate: RollingEstimate | None = None
         self._updates: np.ndarray = np.empty(0, dtype=bool)
-        self.correlation_: np.ndarray | None = None
         self.correlation_bar_ = -1
+        self._full = None
 
     def history_needed(self) -> int:
         """``min_history`` bars of returns."""
@@ -116,8 +116,10 @@ class CorrelationLimit(Agent):
         self._estimate = Estimates.of(data).rolling(self.correlation_lookback, self.covariance, self.halflife)
         self._updates = period_starts(data.dates, self.update_frequency)
         self._cut_held = np.zeros(data.n_tickers, dtype=bool)
-        self.correlation_ = None
+        self._any_cut = False
+        self._last_key: tuple[bytes, bytes, bytes] | None = None
         self.correlation_bar_ = -1
+        self._full: tuple[int, np.ndarray] | None = None
         self.cuts_ = np.zeros(data.n_days, dtype=np.int64)
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
@@ -127,30 +129,39 @@ class CorrelationLimit(Agent):
             raise AgentError(f"agent.{self.name}: CorrelationLimit needs prepare(data, signals) first")
         t = state.bar
         targets = proposal.target_weights
-        explicit = ~np.isnan(targets)
-        self._cut_held[explicit] = False  # a new target: any earlier cut of the held position is spent
+        if self._any_cut:
+            self._cut_held[targets == targets] = False  # a new target: any earlier cut of the held position is spent
         if estimate.n_observations(t) < self.min_history:
             return proposal
-        if self.correlation_ is None or self._updates[t]:
-            self.correlation_ = estimate.correlation(t)
+        updated = self.correlation_bar_ < 0 or bool(self._updates[t])
+        if updated:
             self.correlation_bar_ = t
-        weights = held_weights(targets, state.weights)
+        weights = state.held(targets)
         active = np.flatnonzero(weights)
         if active.size < 2:
             return proposal
-        corr = self.correlation_[np.ix_(active, active)]  # type: ignore[index]
-        side = np.sign(weights[active])
-        too_close = (corr * np.outer(side, side)) > self.max_correlation
+        side = weights[active] > 0
+        # Nothing new to decide on a bar without new targets when the matrix, the positions held, their sides
+        # and their strengths are those of the last bar decided: its cuts are already held.
+        key = (active.tobytes(), side.tobytes(), state.strength[active].tobytes())
+        if not updated and key == self._last_key and not (targets == targets).any():
+            return proposal
+        self._last_key = key
+        # Only the block of the positions held is needed: from the shared estimate at the last refresh.
+        corr = correlation_from_covariance(estimate.covariance_of(self.correlation_bar_, active))
+        signed = corr if side.all() else corr * np.where(side[:, None] == side[None, :], 1.0, -1.0)
+        too_close = signed > self.max_correlation
         np.fill_diagonal(too_close, False)
         if not too_close.any():
             return proposal
-        strength = np.abs(np.nan_to_num(state.signal[active]) * np.nan_to_num(state.confidence[active]))
+        strength = state.strength[active]
         order = np.arange(active.size)
         # stronger[i, j]: j is stronger than i (larger strength; on a tie, further left)
         stronger = (strength[None, :] > strength[:, None]) | (
             (strength[None, :] == strength[:, None]) & (order[None, :] < order[:, None])
         )
-        cut = (too_close & stronger).any(axis=1)
+        pairs = too_close & stronger
+        cut = pairs.any(axis=1)
         cut &= ~(np.isnan(targets[active]) & self._cut_held[active])  # a held position is cut once
         if not cut.any():
             return proposal
@@ -158,12 +169,22 @@ class CorrelationLimit(Agent):
         new = targets.copy()
         new[columns] = weights[columns] * self.adjustment_factor
         self._cut_held[columns] = True  # held from here on, the position carries this cut: not cut again
-        partner = np.where(too_close & stronger, corr * np.outer(side, side), -np.inf).max(axis=1)[cut]
+        self._any_cut = True
+        partner = np.where(pairs, signed, -np.inf).max(axis=1)[cut]
         state.log.record(t, self.name, columns, weights[columns], new[columns],
                          "correlation {value:.3f} > {limit:g} with a position of stronger signal",
                          values=partner, limit=self.max_correlation)  # fmt: skip
         self.cuts_[t] = columns.size
         return TradeProposal(new, proposal.confidence, "correlation limit")
+
+    @property
+    def correlation_(self) -> np.ndarray | None:
+        """The whole correlation matrix of the last refresh (None before the first), computed when asked."""
+        if self.correlation_bar_ < 0 or self._estimate is None:
+            return None
+        if self._full is None or self._full[0] != self.correlation_bar_:
+            self._full = (self.correlation_bar_, self._estimate.correlation(self.correlation_bar_))
+        return self._full[1]
 
     def series(self) -> dict[str, np.ndarray]:
         """Positions cut per bar."""

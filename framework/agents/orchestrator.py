@@ -247,7 +247,7 @@ class Orchestrator:
                 f"agent.{name} on bar {state.bar} ({state.date}): proposed targets of shape {weights.shape}, "
                 f"expected ({self._blank.size},), one per ticker"
             )
-        gross = float(np.nansum(np.abs(weights)))
+        gross = float(np.add.reduce(np.abs(weights), where=weights == weights))  # NaN (no order) counts as 0
         if not gross <= self.max_gross_exposure:
             raise AgentError(self._bad_gross(name, state.bar, state.date, gross))
 

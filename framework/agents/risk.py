@@ -41,7 +41,7 @@ from framework.agents.base import Agent
 from framework.core.checks import check_choice, check_int, check_number
 from framework.core.errors import AgentError, ConfigError
 from framework.core.market_data import MarketData
-from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal, held_weights
+from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
 from framework.stats.covariance import check_covariance_method
 from framework.stats.estimates import Estimates, RollingEstimate
 from framework.stats.risk import check_confidence, historical_var_cvar, normal_quantile, parametric_cvar
@@ -185,6 +185,7 @@ class RiskLimits(Agent):
         self._active = bool(self._limits) or max_position_risk is not None
         self._drawdown_rules = max_position_drawdown is not None or max_portfolio_drawdown is not None
         self._z = normal_quantile(var_confidence)
+        self._cvar_factor = float(parametric_cvar(1.0, var_confidence))
         self._annualize = float(np.sqrt(periods_per_year))
         self._estimate: RollingEstimate | None = None
 
@@ -242,25 +243,37 @@ class RiskLimits(Agent):
             weights: Shape (tickers,), fractions of equity.
 
         Returns:
-            The :class:`RiskMeasures`.
+            The :class:`RiskMeasures` (``position_risk`` of every ticker, 0 where nothing is held).
         """
+        columns = np.flatnonzero(weights)
+        measures = self._measure(bar, columns, weights[columns])
+        if self.max_position_risk is None:
+            return measures
+        position = np.zeros(weights.shape)
+        position[columns] = measures.position_risk
+        return measures._replace(position_risk=position)
+
+    def _measure(self, bar: int, columns: np.ndarray, weights: np.ndarray) -> RiskMeasures:
+        """The risk of the positions ``weights`` held in ``columns`` (nothing elsewhere), over held tickers only."""
         estimate = self._estimate
         if estimate is None:
             raise AgentError(f"agent.{self.name}: RiskLimits needs prepare(data, signals) first")
-        returns = estimate.portfolio_returns(bar, weights) if self.covariance != "ledoit_wolf" else None
-        variance = estimate.portfolio_variance(bar, weights, returns)
-        sigma = float(np.sqrt(variance))
+        if not columns.size:
+            return RiskMeasures(0.0, 0.0, 0.0, np.zeros(0))
+        returns = estimate.portfolio_returns(bar, weights, columns) if self.covariance != "ledoit_wolf" else None
+        sigma = float(np.sqrt(estimate.portfolio_variance(bar, weights, returns, columns)))
         if self.var_method == "parametric":
-            var, cvar = self._z * sigma, float(parametric_cvar(sigma, self.var_confidence))
+            var, cvar = self._z * sigma, sigma * self._cvar_factor
         else:
-            window = estimate.portfolio_returns(bar, weights) if returns is None else returns
+            window = estimate.portfolio_returns(bar, weights, columns) if returns is None else returns
             var, cvar = historical_var_cvar(window, self.var_confidence)
         if self.max_position_risk is None:
             position = np.zeros(0)
         elif self.position_risk == "standalone":
-            position = np.abs(weights) * estimate.volatility(bar) * self._annualize
+            position = np.abs(weights) * estimate.volatility(bar)[columns] * self._annualize
         elif sigma > 0:
-            position = weights * estimate.marginal_variance(bar, weights, returns) / sigma * self._annualize
+            marginal = estimate.marginal_variance(bar, weights, returns, columns)
+            position = weights * marginal * (self._annualize / sigma)
         else:
             position = np.zeros_like(weights)
         return RiskMeasures(sigma * self._annualize, var, cvar, position)
@@ -289,9 +302,10 @@ class RiskLimits(Agent):
         if not self.enabled:
             return proposal
         t = state.bar
-        before = held_weights(proposal.target_weights, state.weights)
-        explicit = ~np.isnan(proposal.target_weights)
-        weights = self._drawdown_rules_apply(before, explicit, state) if self._drawdown_rules else before.copy()
+        before = state.held(proposal.target_weights)
+        weights = before
+        if self._drawdown_rules:
+            weights = self._drawdown_rules_apply(before, ~np.isnan(proposal.target_weights), state)
         if not self._active or not weights.any():
             return self._output(proposal, before, weights, state)
         estimate = self._estimate
@@ -304,47 +318,59 @@ class RiskLimits(Agent):
                              limit=self.min_history)  # fmt: skip
             weights = np.zeros_like(weights)
             return self._output(proposal, before, weights, state)
-        measures = self.measure(t, weights)
+        columns = np.flatnonzero(weights)
+        held = weights[columns]
+        measures = self._measure(t, columns, held)
         iterations = 0
-        while iterations < self.max_iterations and self._breached(measures):
+        breached = self._breached(measures)
+        while breached and iterations < self.max_iterations:
             iterations += 1
-            weights, measures = self._resize_positions(t, weights, measures, state.log)
+            held, measures = self._resize_positions(t, columns, held, measures, state.log)
             ratio, name, value, limit = self._portfolio_ratio(measures)
             if ratio < 1.0:
                 factor = max(ratio, self.resize_threshold)
-                held = np.flatnonzero(weights)
-                new = weights * factor
-                state.log.record(t, self.name, held, weights[held], new[held],
+                new = held * factor
+                state.log.record(t, self.name, columns, held, new,
                                  f"portfolio {_LABELS[name]} {{value:.4f}} > {{limit:g}}", values=value,
                                  limit=limit)  # fmt: skip
-                weights, measures = new, measures.scaled(factor)
-        if self._breached(measures):
-            weights, measures = self._force(t, weights, measures, state.log, iterations)
+                held, measures = new, measures.scaled(factor)
+            breached = self._breached(measures)
+        if breached:
+            held, measures = self._force(t, columns, held, measures, state.log, iterations)
         self.iterations_[t] = iterations
         self.at_limit_[t] = iterations > 0
         self.volatility_[t], self.var_[t], self.cvar_[t] = measures.volatility, measures.var, measures.cvar
+        if iterations or breached:
+            weights = weights.copy() if weights is before else weights
+            weights[columns] = held
         return self._output(proposal, before, weights, state)
 
     def _resize_positions(
-        self, t: int, weights: np.ndarray, measures: RiskMeasures, log: DecisionLog
+        self, t: int, columns: np.ndarray, held: np.ndarray, measures: RiskMeasures, log: DecisionLog
     ) -> tuple[np.ndarray, RiskMeasures]:
         """Scale every position over its limit by ``limit / risk``, not below ``resize_threshold``."""
         limit = self.max_position_risk
         if limit is None:
-            return weights, measures
+            return held, measures
         risk = measures.position_risk
         over = np.flatnonzero(risk > limit * (1 + TOLERANCE))
         if not over.size:
-            return weights, measures
+            return held, measures
         factors = np.maximum(limit / risk[over], self.resize_threshold)
-        new = weights.copy()
+        new = held.copy()
         new[over] *= factors
-        log.record(t, self.name, over, weights[over], new[over], "position risk {value:.4f} > {limit:g}",
+        log.record(t, self.name, columns[over], held[over], new[over], "position risk {value:.4f} > {limit:g}",
                    values=risk[over].copy(), limit=limit)  # fmt: skip
-        return new, self.measure(t, new)
+        return new, self._measure(t, columns, new)
 
     def _force(
-        self, t: int, weights: np.ndarray, measures: RiskMeasures, log: DecisionLog, iterations: int
+        self,
+        t: int,
+        columns: np.ndarray,
+        held: np.ndarray,
+        measures: RiskMeasures,
+        log: DecisionLog,
+        iterations: int,
     ) -> tuple[np.ndarray, RiskMeasures]:
         """The final step: one factor for every position that makes every limit hold."""
         factor = self._portfolio_ratio(measures)[0]
@@ -353,9 +379,8 @@ class RiskLimits(Agent):
             over = risk > self.max_position_risk
             if over.any():
                 factor = min(factor, float((self.max_position_risk / risk[over]).min()))
-        held = np.flatnonzero(weights)
-        new = weights * factor
-        log.record(t, self.name, held, weights[held], new[held],
+        new = held * factor
+        log.record(t, self.name, columns, held, new,
                    f"limits still breached after {iterations} iteration(s): every position scaled by {{value:.4f}}",
                    values=factor)  # fmt: skip
         self.forced_[t] = True
@@ -365,6 +390,8 @@ class RiskLimits(Agent):
         self, proposal: TradeProposal, before: np.ndarray, weights: np.ndarray, state: ExecutionState
     ) -> TradeProposal:
         """The proposal with the resized positions as explicit targets; the rest unchanged."""
+        if weights is before:
+            return proposal
         changed = weights != before
         if not changed.any():
             return proposal

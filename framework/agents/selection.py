@@ -85,15 +85,15 @@ class TopKSelection(Agent):
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
         """Select, band and cap the bar's trades (see the module docstring)."""
         targets = proposal.target_weights
-        explicit = ~np.isnan(targets)
+        explicit = targets == targets  # not NaN
         if not explicit.any():
             return proposal
         t, log = state.bar, state.log
         current = state.weights
         weights = np.where(explicit, targets, current)
         start = weights.copy()
-        signal = np.nan_to_num(state.signal)
         if self.min_signal > 0:
+            signal = np.nan_to_num(state.signal)
             weak = np.flatnonzero((weights != 0) & (np.abs(signal) < self.min_signal))
             if weak.size:
                 log.record(t, self.name, weak, weights[weak], 0.0, "|signal| {value:.3f} < min_signal {limit:g}",
@@ -102,12 +102,12 @@ class TopKSelection(Agent):
         gross = float(np.abs(weights).sum())  # before the top-k drops: positions closed by min_signal stay closed
         held = np.flatnonzero(weights)
         if self.max_positions is not None and held.size > self.max_positions:
-            strength = np.abs(signal[held] * np.nan_to_num(state.confidence[held]))
+            strength = state.strength[held]
             ranked = held[np.lexsort((held, -strength))]  # strongest first; on a tie the column further left
             dropped = ranked[self.max_positions :]
             log.record(t, self.name, dropped, weights[dropped], 0.0,
                        "not among the {limit:g} strongest by |signal| x confidence ({value:.3f})",
-                       values=np.abs(signal[dropped] * np.nan_to_num(state.confidence[dropped])),
+                       values=state.strength[dropped],
                        limit=self.max_positions)  # fmt: skip
             weights[dropped] = 0.0
         kept_gross = float(np.abs(weights).sum())

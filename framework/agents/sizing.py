@@ -812,7 +812,7 @@ class RiskParitySizing(EstimateSizing):
         from framework.stats.risk_parity import risk_budget_weights
 
         assert self._estimate is not None
-        cov = self._estimate.covariance(bar)[np.ix_(selected, selected)]
+        cov = self._estimate.covariance_of(bar, selected)
         self._check_volatility(bar, selected, np.sqrt(np.diag(cov)))
         if (direction < 0).any():
             cov = cov * np.outer(direction, direction)
@@ -913,7 +913,7 @@ class OptimizerSizing(EstimateSizing):
         if self.covariance is not None and "prior_estimator" in model.get_params(deep=False):
             from framework.agents._skfolio import shared_prior
 
-            cov = self._estimate.covariance(bar)[np.ix_(selected, selected)] * np.outer(direction, direction)
+            cov = self._estimate.covariance_of(bar, selected) * np.outer(direction, direction)
             model.set_params(prior_estimator=shared_prior(cov))
         try:
             model.fit(returns)

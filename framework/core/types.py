@@ -254,6 +254,9 @@ class ExecutionState:
     equity: float
     log: DecisionLog
     allocation: np.ndarray | None = None
+    _strength: np.ndarray | None = field(default=None, repr=False)
+    _strength_key: tuple[int, int, int] | None = field(default=None, repr=False)
+    _held: tuple[tuple[int, int, int], np.ndarray] | None = field(default=None, repr=False)
     _weights: np.ndarray | None = field(default=None, repr=False)
     _weights_key: tuple[int, int, float] | None = field(default=None, repr=False)
 
@@ -274,6 +277,33 @@ class ExecutionState:
             equity=0.0,
             log=DecisionLog(),
         )
+
+    def held(self, target_weights: np.ndarray) -> np.ndarray:
+        """:func:`held_weights` of ``target_weights`` on this bar, shared by the agents that receive the same array.
+
+        Args:
+            target_weights: A proposal's targets (NaN: keep the position); not modified afterwards by the caller.
+
+        Returns:
+            The weights the portfolio will hold after the next fill (read-only use).
+        """
+        key = (self.bar, id(target_weights), id(self.positions))
+        if self._held is None or self._held[0] != key:
+            self._held = (key, held_weights(target_weights, self.weights))
+        return self._held[1]
+
+    @property
+    def strength(self) -> np.ndarray:
+        """How strongly the pipeline believes in each ticker: ``|signal| x confidence``, 0 where NaN, shape (tickers,).
+
+        Computed on first use in a bar and shared by the agents that rank positions (selection, correlation).
+        """
+        key = (self.bar, id(self.signal), id(self.confidence))
+        if self._strength is None or key != self._strength_key:
+            strength = np.abs(self.signal * self.confidence)
+            strength[np.isnan(strength)] = 0.0
+            self._strength, self._strength_key = strength, key
+        return self._strength
 
     @property
     def weights(self) -> np.ndarray:

@@ -28,7 +28,13 @@ from typing import ClassVar
 import numpy as np
 
 from framework.core.market_data import MarketData
-from framework.stats.covariance import check_covariance_method, ewma_weights, ledoit_wolf_shrinkage
+from framework.stats.covariance import (
+    check_covariance_method,
+    ewma_covariance,
+    ewma_weights,
+    ledoit_wolf_shrinkage,
+    sample_covariance,
+)
 
 
 class RollingEstimate:
@@ -175,6 +181,41 @@ class RollingEstimate:
             flat &= self.returns[t] == 0.0
         return flat
 
+    def covariance_of(self, t: int, columns: np.ndarray) -> np.ndarray:
+        """The covariance of the assets ``columns`` at bar ``t``: the block of :meth:`covariance`.
+
+        When the whole matrix of bar ``t`` is not at hand and the block is small (under a quarter of the assets),
+        the block is computed from the window's columns directly (``sample``, ``ewma``), which costs
+        ``rows x k^2`` instead of the whole matrix; ``ledoit_wolf`` always takes the block of the whole matrix
+        (its shrinkage depends on every asset).
+
+        Args:
+            t: The bar, with at least 2 returns in its window.
+            columns: Asset columns, shape (k,).
+
+        Returns:
+            Shape (k, k).
+
+        Raises:
+            ValueError: If the window of bar ``t`` has fewer than 2 returns.
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0, 0.0], [0.01, 0.02, 0.0], [0.03, 0.0, 0.01], [-0.01, 0.01, 0.02]])
+            >>> estimate = RollingEstimate(returns, lookback=3)
+            >>> block = estimate.covariance(3)[[0, 2]][:, [0, 2]]
+            >>> bool(np.allclose(estimate.covariance_of(3, np.array([0, 2])), block))
+            True
+        """
+        if t != self._cov_bar and self.method != "ledoit_wolf" and 4 * columns.size < self.n_assets:
+            self._check_observations(t)
+            window = self.window(t)[:, columns]
+            if self.method == "ewma":
+                return ewma_covariance(window, self.halflife)  # type: ignore[arg-type]
+            cov = sample_covariance(window)
+            _zero_rows_and_columns(cov, (window == window[0]).all(axis=0))  # exactly 0 for a flat window
+            return cov
+        return self.covariance(t)[np.ix_(columns, columns)]  # type: ignore[no-any-return]
+
     def correlation(self, t: int) -> np.ndarray:
         """The correlation matrix at bar ``t`` (NaN off the diagonal for an asset with zero variance)."""
         from framework.stats.covariance import correlation_from_covariance
@@ -237,43 +278,80 @@ class RollingEstimate:
         if n < 2:
             raise ValueError(f"covariance at bar {t}: {n} return(s) in the window, at least 2 needed")
 
-    def portfolio_returns(self, t: int, weights: np.ndarray) -> np.ndarray:
-        """The returns the window would have given the portfolio ``weights``: ``X w``, shape (n_observations,)."""
-        return self.window(t) @ weights  # type: ignore[no-any-return]
+    def portfolio_returns(self, t: int, weights: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """The returns the window would have given the portfolio ``weights``: ``X w``, shape (n_observations,).
 
-    def portfolio_variance(self, t: int, weights: np.ndarray, portfolio_returns: np.ndarray | None = None) -> float:
+        Args:
+            t: The bar.
+            weights: Fractions of equity, one per asset, or one per entry of ``columns``.
+            columns: The assets ``weights`` are about (the others are not held), or None for all.
+
+        Returns:
+            The portfolio's return on each row of the window.
+        """
+        window = self.window(t)
+        if columns is not None:
+            window = window[:, columns]
+        return window @ weights  # type: ignore[no-any-return]
+
+    def portfolio_variance(
+        self,
+        t: int,
+        weights: np.ndarray,
+        portfolio_returns: np.ndarray | None = None,
+        columns: np.ndarray | None = None,
+    ) -> float:
         """``w' S w`` at bar ``t``, the one-period variance of the portfolio ``weights`` by this estimate.
 
         Args:
             t: The bar.
-            weights: Shape (assets,), fractions of equity (zeros for assets not held).
-            portfolio_returns: ``portfolio_returns(t, weights)`` if already computed.
+            weights: Fractions of equity, one per asset, or one per entry of ``columns``.
+            portfolio_returns: ``portfolio_returns(t, weights, columns)`` if already computed.
+            columns: The assets ``weights`` are about, or None for all.
 
         Returns:
             The variance (a float >= 0).
+
+        Raises:
+            ValueError: If the window of bar ``t`` has fewer than 2 returns.
         """
         self._check_observations(t)
         if self.method == "ledoit_wolf":
-            return max(float(weights @ self.covariance(t) @ weights), 0.0)
-        r = self.portfolio_returns(t, weights) if portfolio_returns is None else portfolio_returns
+            cov = self.covariance(t)
+            if columns is not None:
+                cov = cov[np.ix_(columns, columns)]
+            return max(float(weights @ cov @ weights), 0.0)
+        r = self.portfolio_returns(t, weights, columns) if portfolio_returns is None else portfolio_returns
         if self.method == "ewma":
             return float(self.observation_weights(t) @ (r * r))  # type: ignore[operator]
-        centred = r - r.mean()
+        centred = r - r.sum() / r.shape[0]
         return float(centred @ centred) / (r.shape[0] - 1)
 
-    def marginal_variance(self, t: int, weights: np.ndarray, portfolio_returns: np.ndarray | None = None) -> np.ndarray:
-        """``S w`` at bar ``t``: each asset's covariance with the portfolio, shape (assets,).
+    def marginal_variance(
+        self,
+        t: int,
+        weights: np.ndarray,
+        portfolio_returns: np.ndarray | None = None,
+        columns: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``S w`` at bar ``t``: each asset's covariance with the portfolio (for ``columns`` only, when given).
 
         ``w_i (S w)_i / sqrt(w' S w)`` is asset i's contribution to the portfolio's volatility.
+
+        Raises:
+            ValueError: If the window of bar ``t`` has fewer than 2 returns.
         """
         self._check_observations(t)
         if self.method == "ledoit_wolf":
-            return self.covariance(t) @ weights  # type: ignore[no-any-return]
-        r = self.portfolio_returns(t, weights) if portfolio_returns is None else portfolio_returns
-        window = self.window(t)
+            cov = self.covariance(t)
+            if columns is not None:
+                cov = cov[np.ix_(columns, columns)]
+            return cov @ weights  # type: ignore[no-any-return]
+        r = self.portfolio_returns(t, weights, columns) if portfolio_returns is None else portfolio_returns
+        window = self.window(t) if columns is None else self.window(t)[:, columns]
         if self.method == "ewma":
             return window.T @ (self.observation_weights(t) * r)  # type: ignore[no-any-return,operator]
-        centred = r - r.mean()
+        centred = r - r.sum() / r.shape[0]
         return (window.T @ centred) / (r.shape[0] - 1)  # type: ignore[no-any-return]
 
 
