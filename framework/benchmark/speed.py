@@ -117,8 +117,9 @@ def _peak_memory_child(name: str, queue: multiprocessing.Queue) -> None:  # type
 
 
 def _high_water_mb() -> float:
-    """Peak resident memory of this process's own address space (``VmHWM``; ``ru_maxrss`` of a spawned process
-    also counts the parent it was forked from before ``exec``).
+    """Peak resident memory (MB) of this process's own address space, ``VmHWM``.
+
+    ``ru_maxrss`` of a spawned process also counts the parent it was forked from before ``exec``.
     """
     try:
         with open("/proc/self/status") as status:
