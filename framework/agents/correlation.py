@@ -29,7 +29,7 @@ from framework.agents.schedule import period_starts
 from framework.core.checks import check_choice, check_int, check_number
 from framework.core.errors import AgentError, ConfigError
 from framework.core.market_data import MarketData
-from framework.core.types import ExecutionState, SignalFrame, TradeProposal
+from framework.core.types import Adjustment, ExecutionState, SignalFrame, TradeProposal
 from framework.stats.covariance import check_covariance_method, correlation_from_covariance
 from framework.stats.estimates import Estimates, RollingEstimate
 
@@ -105,7 +105,7 @@ class CorrelationLimit(Agent):
         self._estimate: RollingEstimate | None = None
         self._updates: np.ndarray = np.empty(0, dtype=bool)
         self.correlation_bar_ = -1
-        self._full = None
+        self._full: tuple[int, np.ndarray] | None = None
 
     def history_needed(self) -> int:
         """``min_history`` bars of returns."""
@@ -119,11 +119,27 @@ class CorrelationLimit(Agent):
         self._any_cut = False
         self._last_key: tuple[bytes, bytes, bytes] | None = None
         self.correlation_bar_ = -1
-        self._full: tuple[int, np.ndarray] | None = None
+        self._full = None
         self.cuts_ = np.zeros(data.n_days, dtype=np.int64)
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
         """Cut the weaker positions of too-correlated pairs (see the module docstring)."""
+        adjustment = self.assess(proposal, state)
+        if adjustment is None:
+            return proposal
+        return adjustment.apply(proposal, state.held(proposal.target_weights), "correlation limit")
+
+    def assess(self, proposal: TradeProposal, state: ExecutionState) -> Adjustment | None:
+        """The cuts of this bar, or None when no position is cut.
+
+        Args:
+            proposal: The previous stage's targets.
+            state: The state of the bar.
+
+        Returns:
+            The :class:`Adjustment`: ``adjustment_factor`` for the positions cut, 1 elsewhere; ``cuts`` in its
+            metrics.
+        """
         estimate = self._estimate
         if estimate is None:
             raise AgentError(f"agent.{self.name}: CorrelationLimit needs prepare(data, signals) first")
@@ -132,20 +148,20 @@ class CorrelationLimit(Agent):
         if self._any_cut:
             self._cut_held[targets == targets] = False  # a new target: any earlier cut of the held position is spent
         if estimate.n_observations(t) < self.min_history:
-            return proposal
+            return None
         updated = self.correlation_bar_ < 0 or bool(self._updates[t])
         if updated:
             self.correlation_bar_ = t
         weights = state.held(targets)
         active = np.flatnonzero(weights)
         if active.size < 2:
-            return proposal
+            return None
         side = weights[active] > 0
         # Nothing new to decide on a bar without new targets when the matrix, the positions held, their sides
         # and their strengths are those of the last bar decided: its cuts are already held.
         key = (active.tobytes(), side.tobytes(), state.strength[active].tobytes())
         if not updated and key == self._last_key and not (targets == targets).any():
-            return proposal
+            return None
         self._last_key = key
         # Only the block of the positions held is needed: from the shared estimate at the last refresh.
         corr = correlation_from_covariance(estimate.covariance_of(self.correlation_bar_, active))
@@ -153,7 +169,7 @@ class CorrelationLimit(Agent):
         too_close = signed > self.max_correlation
         np.fill_diagonal(too_close, False)
         if not too_close.any():
-            return proposal
+            return None
         strength = state.strength[active]
         order = np.arange(active.size)
         # stronger[i, j]: j is stronger than i (larger strength; on a tie, further left)
@@ -164,10 +180,11 @@ class CorrelationLimit(Agent):
         cut = pairs.any(axis=1)
         cut &= ~(np.isnan(targets[active]) & self._cut_held[active])  # a held position is cut once
         if not cut.any():
-            return proposal
+            return None
         columns = active[cut]
-        new = targets.copy()
-        new[columns] = weights[columns] * self.adjustment_factor
+        scale = np.ones(weights.shape)
+        scale[columns] = self.adjustment_factor
+        new = weights * scale
         self._cut_held[columns] = True  # held from here on, the position carries this cut: not cut again
         self._any_cut = True
         partner = np.where(pairs, signed, -np.inf).max(axis=1)[cut]
@@ -175,7 +192,7 @@ class CorrelationLimit(Agent):
                          "correlation {value:.3f} > {limit:g} with a position of stronger signal",
                          values=partner, limit=self.max_correlation)  # fmt: skip
         self.cuts_[t] = columns.size
-        return TradeProposal(new, proposal.confidence, "correlation limit")
+        return Adjustment(scale, new, {"cuts": float(columns.size)})
 
     @property
     def correlation_(self) -> np.ndarray | None:

@@ -41,7 +41,7 @@ from framework.agents.base import Agent
 from framework.core.checks import check_choice, check_int, check_number
 from framework.core.errors import AgentError, ConfigError
 from framework.core.market_data import MarketData
-from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
+from framework.core.types import Adjustment, DecisionLog, ExecutionState, SignalFrame, TradeProposal
 from framework.stats.covariance import check_covariance_method
 from framework.stats.estimates import Estimates, RollingEstimate
 from framework.stats.risk import check_confidence, historical_var_cvar, normal_quantile, parametric_cvar
@@ -301,23 +301,38 @@ class RiskLimits(Agent):
         """Resize the proposal until every limit holds (see the module docstring)."""
         if not self.enabled:
             return proposal
+        adjustment = self.assess(proposal, state)
+        if adjustment is None:
+            return proposal
+        return adjustment.apply(proposal, state.held(proposal.target_weights), "risk limits")
+
+    def assess(self, proposal: TradeProposal, state: ExecutionState) -> Adjustment | None:
+        """The resizing the limits and rules ask for on this bar, or None when every position keeps its size.
+
+        Args:
+            proposal: The previous stage's targets.
+            state: The state of the bar.
+
+        Returns:
+            The :class:`Adjustment`: scale per ticker, the measures after resizing (``volatility``, ``var``,
+            ``cvar``, ``iterations``) and warnings (limits forced, no estimate yet).
+        """
         t = state.bar
         before = state.held(proposal.target_weights)
         weights = before
         if self._drawdown_rules:
             weights = self._drawdown_rules_apply(before, ~np.isnan(proposal.target_weights), state)
         if not self._active or not weights.any():
-            return self._output(proposal, before, weights, state)
+            return self._adjustment(before, weights, {}, ())
         estimate = self._estimate
         assert estimate is not None
         observed = estimate.n_observations(t)
         if observed < self.min_history:
-            held = np.flatnonzero(weights)
-            state.log.record(t, self.name, held, weights[held], 0.0,
+            nonzero = np.flatnonzero(weights)
+            state.log.record(t, self.name, nonzero, weights[nonzero], 0.0,
                              "no risk estimate yet: {value:.0f} of {limit:.0f} returns", values=observed,
                              limit=self.min_history)  # fmt: skip
-            weights = np.zeros_like(weights)
-            return self._output(proposal, before, weights, state)
+            return self._adjustment(before, np.zeros_like(weights), {}, ("no risk estimate yet",))
         columns = np.flatnonzero(weights)
         held = weights[columns]
         measures = self._measure(t, columns, held)
@@ -343,7 +358,9 @@ class RiskLimits(Agent):
         if iterations or breached:
             weights = weights.copy() if weights is before else weights
             weights[columns] = held
-        return self._output(proposal, before, weights, state)
+        metrics = {"volatility": measures.volatility, "var": measures.var, "cvar": measures.cvar,
+                   "iterations": float(iterations)}  # fmt: skip
+        return self._adjustment(before, weights, metrics, ("limits forced",) if breached else ())
 
     def _resize_positions(
         self, t: int, columns: np.ndarray, held: np.ndarray, measures: RiskMeasures, log: DecisionLog
@@ -386,18 +403,16 @@ class RiskLimits(Agent):
         self.forced_[t] = True
         return new, measures.scaled(factor)
 
-    def _output(
-        self, proposal: TradeProposal, before: np.ndarray, weights: np.ndarray, state: ExecutionState
-    ) -> TradeProposal:
-        """The proposal with the resized positions as explicit targets; the rest unchanged."""
-        if weights is before:
-            return proposal
-        changed = weights != before
-        if not changed.any():
-            return proposal
-        targets = proposal.target_weights.copy()
-        targets[changed] = weights[changed]
-        return TradeProposal(targets, proposal.confidence, "risk limits")
+    @staticmethod
+    def _adjustment(
+        before: np.ndarray, weights: np.ndarray, metrics: dict[str, float], warnings: tuple[str, ...]
+    ) -> Adjustment | None:
+        """The adjustment from ``before`` to ``weights``, or None when they are the same."""
+        if weights is before or not (weights != before).any():
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(before != 0, weights / before, 1.0)
+        return Adjustment(scale, weights, metrics, warnings)
 
     def _drawdown_rules_apply(self, weights: np.ndarray, explicit: np.ndarray, state: ExecutionState) -> np.ndarray:
         """Apply the position and portfolio drawdown rules to ``weights`` (a new array); ``explicit``: targets set."""

@@ -10,9 +10,10 @@ from framework.core.errors import (
     TrackingError,
 )
 from framework.core.market_data import FIELDS, OPTIONAL_FIELDS, MarketData
-from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal, held_weights
+from framework.core.types import Adjustment, DecisionLog, ExecutionState, SignalFrame, TradeProposal, held_weights
 
 __all__ = [
+    "Adjustment",
     "FIELDS",
     "OPTIONAL_FIELDS",
     "AgentError",

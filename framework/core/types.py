@@ -82,6 +82,48 @@ def held_weights(target_weights: np.ndarray, current_weights: np.ndarray) -> np.
     return np.where(np.isnan(target_weights), current_weights, target_weights)
 
 
+@dataclass
+class Adjustment:
+    """What a risk or correlation agent decided on one bar: a scale factor per position, measures and warnings.
+
+    Attributes:
+        scale: Shape (tickers,): the multiplier of each position the portfolio would hold (1: unchanged, 0:
+            closed).
+        weights: Shape (tickers,): the resulting weights (the held weights times ``scale``, as computed).
+        metrics: The measures behind the decision, e.g. ``{"volatility": 0.15, "iterations": 2.0}``.
+        warnings: What the agent could not do as asked, in words (``"limits forced after 3 iterations"``).
+
+    Example:
+        >>> held = np.array([0.5, 0.3])
+        >>> adjustment = Adjustment(np.array([0.5, 1.0]), np.array([0.25, 0.3]))
+        >>> adjustment.apply(TradeProposal(np.array([0.5, np.nan])), held).target_weights.tolist()
+        [0.25, nan]
+    """
+
+    scale: np.ndarray
+    weights: np.ndarray
+    metrics: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def apply(self, proposal: TradeProposal, held: np.ndarray, reasoning: str = "") -> TradeProposal:
+        """The proposal with every scaled position as an explicit target; the others as they were.
+
+        Args:
+            proposal: The proposal the agent received.
+            held: The weights the portfolio would hold under it (:func:`held_weights`).
+            reasoning: The agent's reason, carried by the new proposal.
+
+        Returns:
+            ``proposal`` itself when nothing changed, else a new proposal.
+        """
+        changed = self.weights != held
+        if not changed.any():
+            return proposal
+        targets = proposal.target_weights.copy()
+        targets[changed] = self.weights[changed]
+        return TradeProposal(targets, proposal.confidence, reasoning or proposal.reasoning)
+
+
 #: Phases of a bar in the decision log: fills of the previous bar's orders come before the agents' decisions.
 PHASE_FILLS, PHASE_DECISIONS = 0, 1
 
