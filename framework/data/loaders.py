@@ -150,7 +150,7 @@ class SP500Loader(Component):
         tickers: Tickers to keep, in this order; ``None`` keeps all 20.
         start: First date kept (ISO ``'YYYY-MM-DD'``), ``None`` for the first available.
         end: Last date kept (ISO), ``None`` for the last available.
-        missing: Missing-value policy (``error``, ``ffill``, ``drop_ticker``), see
+        missing: Missing-value policy (``error``, ``ffill``, ``skip``, ``drop_ticker``), see
             :func:`~framework.data.validation.build_market_data`.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
         max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
@@ -276,7 +276,7 @@ def frame_to_market_data(
         tickers: Tickers to keep, in this order; ``None`` keeps all (wide: in file order; long: sorted).
         start: First date kept (ISO), ``None`` for no bound.
         end: Last date kept (ISO), ``None`` for no bound.
-        missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
+        missing: Missing-value policy: ``error``, ``ffill``, ``skip`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
         max_daily_move: Factor > 1 beyond which a one-day price move is a warning, ``None`` for no check.
         source: Name of the source (the file path) prefixing error messages.
@@ -296,8 +296,8 @@ def frame_to_market_data(
         >>> import pandas as pd
         >>> frame = pd.DataFrame({"Date": ["2024-01-02", "2024-01-03", "2024-01-02"],
         ...                       "Ticker": ["AAA", "AAA", "BBB"], "Close": [10.0, 11.0, 20.0]})
-        >>> frame_to_market_data(frame, layout="long", missing="ffill").close.tolist()
-        [[10.0, 20.0], [11.0, 20.0]]
+        >>> frame_to_market_data(frame, layout="long").close.tolist()  # BBB's data ends on the first day
+        [[10.0, 20.0], [11.0, nan]]
         >>> frame_to_market_data(frame, layout="long", tickers=["AAA"]).close.ravel().tolist()
         [10.0, 11.0]
 
@@ -598,7 +598,7 @@ class CSVLoader(_FileLoader):
         tickers: Tickers to keep, in this order; ``None`` keeps all.
         start: First date kept (ISO), ``None`` for no bound.
         end: Last date kept (ISO), ``None`` for no bound.
-        missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
+        missing: Missing-value policy: ``error``, ``ffill``, ``skip`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
         max_daily_move: Factor > 1 beyond which a one-day price move is reported by a
             :class:`~framework.data.validation.DataWarning` (5: a close above 5x or below 1/5 of the previous
@@ -653,7 +653,7 @@ class ParquetLoader(_FileLoader):
         tickers: Tickers to keep, in this order; ``None`` keeps all.
         start: First date kept (ISO), ``None`` for no bound.
         end: Last date kept (ISO), ``None`` for no bound.
-        missing: Missing-value policy: ``error``, ``ffill`` or ``drop_ticker``.
+        missing: Missing-value policy: ``error``, ``ffill``, ``skip`` or ``drop_ticker``.
         ffill_limit: Longest gap forward-filled with ``missing="ffill"``, ``None`` for no limit.
         max_daily_move: Factor > 1 beyond which a one-day price move is a warning, see :class:`CSVLoader`.
 

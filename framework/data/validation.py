@@ -15,7 +15,7 @@ from framework.core.errors import ConfigError, DataError
 from framework.core.market_data import FIELDS, MarketData
 
 #: Valid values of the ``missing`` parameter of loaders and :func:`build_market_data`.
-MISSING_POLICIES: tuple[str, ...] = ("error", "ffill", "drop_ticker")
+MISSING_POLICIES: tuple[str, ...] = ("error", "ffill", "skip", "drop_ticker")
 #: Fields that hold prices: finite and strictly positive where present.
 PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
 #: Prices above this are rejected as corrupt: no traded price comes near it (bitcoin in Vietnamese dong is
@@ -246,7 +246,7 @@ def check_missing_policy(missing: object, ffill_limit: object) -> None:
         Traceback (most recent call last):
         ...
         framework.core.errors.ConfigError: missing: unknown policy 'interpolate'; valid policies are \
-error, ffill, drop_ticker
+error, ffill, skip, drop_ticker
 
     """
     if not isinstance(missing, str) or missing not in MISSING_POLICIES:
@@ -307,12 +307,20 @@ def build_market_data(
     relative tolerance of 1e-9 for rounding). A price more than ``max_daily_move`` times, or less than
     ``1 / max_daily_move`` of, the previous close (close to close), or of another price of the same bar, is a
     :class:`DataWarning` naming the ticker and date: it may be a missing split adjustment or a corrupt value,
-    but it may be real. These checks skip missing values (NaN), which are then handled by ``missing``:
+    but it may be real. These checks skip missing values (NaN).
 
-    - ``"error"``: any NaN is an error naming the first ticker and date missing.
-    - ``"ffill"``: each field is forward-filled along time, at most ``ffill_limit`` consecutive bars (``None``
-      = unlimited). A NaN before a ticker's first value, or a gap longer than the limit, is an error.
-    - ``"drop_ticker"``: tickers with any NaN are dropped with a warning naming them.
+    **A time-varying universe.** A ticker trades from its first close to its last: the bars before (not listed
+    yet) and after (delisted, or the data ends early) are NaN in every field, whatever the policy, and the run
+    treats the ticker as not tradable there. A ticker with no close at all is an error. Missing values *inside*
+    a ticker's span are handled by ``missing``, each causally (no bar's data depends on a later bar):
+
+    - ``"error"``: a missing value inside a span is an error naming the ticker and date.
+    - ``"ffill"``: each field is forward-filled along time inside the span, at most ``ffill_limit`` consecutive
+      bars (``None`` = unlimited); a longer gap is an error.
+    - ``"skip"``: the bar is not tradable for that ticker (every field NaN): no trade, the position is kept and
+      valued at its last price.
+    - ``"drop_ticker"``: the ticker's data ends the bar before its first gap (a warning names it and the date);
+      earlier bars are untouched, so no decision before the gap depends on it.
 
     Args:
         dates: Days of the rows: ISO strings (a time and UTC offset may follow), dates, datetimes or
@@ -320,7 +328,8 @@ def build_market_data(
         tickers: Ticker names of the columns.
         fields: Arrays of shape (days, tickers) keyed by field name among open, high, low, close, volume;
             ``close`` is required, ``None`` values are treated as absent.
-        missing: Missing-value policy, one of ``error``, ``ffill``, ``drop_ticker``.
+        missing: Missing-value policy inside a ticker's span, one of ``error``, ``ffill``, ``skip``,
+            ``drop_ticker``.
         ffill_limit: With ``missing="ffill"``, the longest gap filled, in bars; ``None`` for no limit.
         max_daily_move: Factor > 1 beyond which a one-day price move is reported by a :class:`DataWarning`;
             ``None`` turns the check off.
@@ -336,7 +345,8 @@ def build_market_data(
         ConfigError: If ``missing``, ``ffill_limit`` or ``max_daily_move`` is invalid.
 
     Warns:
-        DataWarning: For one-day price moves beyond ``max_daily_move``, naming the first tickers and dates.
+        DataWarning: For one-day price moves beyond ``max_daily_move``, naming the first tickers and dates, and
+            for the tickers ``drop_ticker`` ends.
 
     Example:
         >>> data = build_market_data(
@@ -540,47 +550,70 @@ def _resolve_missing(
     ffill_limit: int | None,
     prefix: str,
 ) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
-    absent = np.zeros(panels["close"].shape, dtype=bool)
+    close = panels["close"]
+    has_close = ~np.isnan(close)
+    listed = has_close.any(axis=0)
+    if not listed.all():
+        unlisted = [names[j] for j in np.flatnonzero(~listed)]
+        raise DataError(
+            f"{prefix}ticker(s) {', '.join(unlisted)} have no close price at all; remove them (data.tickers) "
+            "or fix the data"
+        )
+    rows = np.arange(close.shape[0])[:, None]
+    first = np.argmax(has_close, axis=0)
+    last = close.shape[0] - 1 - np.argmax(has_close[::-1], axis=0)
+    inside = (rows >= first) & (rows <= last)  # the ticker's own span: from its first close to its last
+    if not inside.all():  # before listing and after the end, no field has a value (new arrays: inputs stay)
+        panels = {name: np.where(inside, values, np.nan) for name, values in panels.items()}
+    absent = np.zeros(close.shape, dtype=bool)
     for values in panels.values():
         absent |= np.isnan(values)
-    if not absent.any():
+    gaps = absent & inside
+    if not gaps.any():
         return panels, names
     if missing == "error":
-        raise _missing_error(panels, absent, days, names, prefix)
+        raise _missing_error(panels, gaps, days, names, prefix)
     if missing == "ffill":
-        return {
-            name: _forward_fill(name, values, days, names, ffill_limit, prefix) for name, values in panels.items()
-        }, names
-    return _drop_tickers(panels, absent, days, names, prefix)
+        return {name: _forward_fill(name, values, inside, days, names, ffill_limit, prefix)
+                for name, values in panels.items()}, names  # fmt: skip
+    # skip: a bar with a missing field is a bar the ticker does not trade; drop_ticker: the ticker ends there.
+    blanked = gaps if missing == "skip" else _after_first_gap(gaps, inside, days, names, prefix)
+    return {name: np.where(blanked, np.nan, values) for name, values in panels.items()}, names
 
 
 def _missing_error(
-    panels: dict[str, np.ndarray], absent: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
+    panels: dict[str, np.ndarray], gaps: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
 ) -> DataError:
-    row, column = divmod(int(np.argmax(absent)), absent.shape[1])
+    row, column = divmod(int(np.argmax(gaps)), gaps.shape[1])
     fields = [name for name, values in panels.items() if np.isnan(values[row, column])]
-    count = int(absent.sum())
+    count = int(gaps.sum())
     return DataError(
-        f"{prefix}ticker '{names[column]}' has no {'/'.join(fields)} on {days[row]} "
+        f"{prefix}ticker '{names[column]}' has no {'/'.join(fields)} on {days[row]}, inside its data "
         f"(first of {count} bar(s) with missing values); fix the data, or set missing='ffill' "
-        "(with ffill_limit to cap the gap filled) or missing='drop_ticker'; "
-        f"valid policies are {', '.join(MISSING_POLICIES)}"
+        "(with ffill_limit to cap the gap filled), missing='skip' (not tradable while missing) or "
+        f"missing='drop_ticker' (the ticker ends at its first gap); valid policies are {', '.join(MISSING_POLICIES)}"
     )
 
 
 def _forward_fill(
-    name: str, values: np.ndarray, days: np.ndarray, names: tuple[str, ...], limit: int | None, prefix: str
+    name: str,
+    values: np.ndarray,
+    inside: np.ndarray,
+    days: np.ndarray,
+    names: tuple[str, ...],
+    limit: int | None,
+    prefix: str,
 ) -> np.ndarray:
-    absent = np.isnan(values)
+    absent = np.isnan(values) & inside
     if not absent.any():
         return values
     rows = np.arange(values.shape[0])[:, None]
-    last_seen = np.where(absent, -1, rows)
+    last_seen = np.where(np.isnan(values), -1, rows)
     np.maximum.accumulate(last_seen, axis=0, out=last_seen)
     leading = absent & (last_seen < 0)
-    if leading.any():
+    if leading.any():  # a field other than close missing on the ticker's first bar
         row, column = divmod(int(np.argmax(leading)), values.shape[1])
-        raise DataError(_leading_gap_message(name, absent[:, column], days, names[column], row, prefix))
+        raise DataError(_leading_gap_message(name, np.isnan(values[:, column]), days, names[column], row, prefix))
     if limit is not None:
         too_long = absent & (rows - last_seen > limit)
         if too_long.any():
@@ -589,37 +622,34 @@ def _forward_fill(
             raise DataError(
                 f"{prefix}ticker '{names[column]}' has no {name} from {days[gap_start]} to at least "
                 f"{days[row]}, more than ffill_limit={limit} consecutive bars; raise ffill_limit, "
-                "set it to null (no limit), or use missing='drop_ticker'"
+                "set it to null (no limit), or use missing='skip'"
             )
-    return np.take_along_axis(values, last_seen, axis=0)
+    filled = np.take_along_axis(values, np.maximum(last_seen, 0), axis=0)
+    return np.where(inside, filled, values)
 
 
 def _leading_gap_message(name: str, absent: np.ndarray, days: np.ndarray, ticker: str, row: int, prefix: str) -> str:
     if absent.all():
-        return f"{prefix}ticker '{ticker}' has no {name} at all; use missing='drop_ticker' or remove the ticker"
+        return f"{prefix}ticker '{ticker}' has no {name} at all; use missing='skip' or remove the ticker"
     first = days[int(np.argmin(absent))]
     return (
-        f"{prefix}ticker '{ticker}' has no {name} on {days[row]}, before its first value on {first}; "
-        f"forward-fill cannot fill a leading gap: set start to {first} or later, or use missing='drop_ticker'"
+        f"{prefix}ticker '{ticker}' has no {name} on {days[row]}, its first bar with a close, and none before "
+        f"{first}; forward-fill cannot fill a leading gap: use missing='skip', or start the data on {first}"
     )
 
 
-def _drop_tickers(
-    panels: dict[str, np.ndarray], absent: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
-) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
-    dropped = absent.any(axis=0)
-    first_missing = np.argmax(absent, axis=0)
-    described = ", ".join(f"{names[j]} (first missing {days[first_missing[j]]})" for j in np.flatnonzero(dropped))
-    if dropped.all():
-        raise DataError(
-            f"{prefix}every ticker has missing values, so missing='drop_ticker' leaves none: {described}; "
-            "use missing='ffill' or fix the data"
-        )
+def _after_first_gap(
+    gaps: np.ndarray, inside: np.ndarray, days: np.ndarray, names: tuple[str, ...], prefix: str
+) -> np.ndarray:
+    """missing='drop_ticker': a ticker ends the bar before its first gap (causal: earlier bars keep their data)."""
+    rows = np.arange(gaps.shape[0])[:, None]
+    first_gap = np.where(gaps.any(axis=0), np.argmax(gaps, axis=0), gaps.shape[0])
+    ended = np.flatnonzero(first_gap < gaps.shape[0])
+    described = ", ".join(f"{names[j]} on {days[first_gap[j]]}" for j in ended)
     warnings.warn(
-        f"{prefix}dropped {int(dropped.sum())} ticker(s) with missing values: {described}",
-        UserWarning,
+        f"{prefix}missing='drop_ticker': {len(ended)} ticker(s) end at their first missing value: {described}; "
+        "a position held then is closed at the last price before it",
+        DataWarning,
         stacklevel=4,
     )
-    keep = ~dropped
-    kept_names = tuple(names[j] for j in np.flatnonzero(keep))
-    return {name: values[:, keep] for name, values in panels.items()}, kept_names
+    return (rows >= first_gap) & inside

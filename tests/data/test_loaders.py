@@ -96,7 +96,7 @@ class TestSP500Loader:
             ({"tickers": "AAPL"}, "tickers"),
             ({"tickers": []}, "tickers"),
             ({"tickers": ["AAPL", "AAPL"]}, "tickers"),
-            ({"missing": "skip"}, "missing"),
+            ({"missing": "suspend"}, "missing"),
             ({"ffill_limit": 0}, "ffill_limit"),
             ({"max_daily_move": 1}, "max_daily_move"),
             ({"max_daily_move": "5"}, "max_daily_move"),
@@ -575,7 +575,8 @@ class TestFrameToMarketData:
             frame_to_market_data(self.frame(), layout="long")
         data = frame_to_market_data(self.frame(), layout="long", missing="ffill")
         assert [str(d) for d in data.dates] == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
-        assert data.close.tolist() == [[10.0, 20.0], [11.0, 20.0], [12.0, 20.0], [12.0, 21.0]]
+        # BBB's gap is filled; AAA's data ends a day before BBB's: not a gap, the end of AAA
+        np.testing.assert_array_equal(data.close, [[10.0, 20.0], [11.0, 20.0], [12.0, 20.0], [np.nan, 21.0]])
 
     def test_selected_tickers_alone_make_the_calendar(self) -> None:
         data = frame_to_market_data(self.frame(), layout="long", tickers=["AAA"])

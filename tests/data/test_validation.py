@@ -157,7 +157,7 @@ class TestCheckMissingPolicy:
     @pytest.mark.parametrize("policy", ["interpolate", "", "FFILL", None])
     def test_unknown_policy_lists_valid_ones(self, policy: object) -> None:
         with pytest.raises(
-            ConfigError, match=r"^missing: unknown policy .*valid policies are error, ffill, drop_ticker"
+            ConfigError, match=r"^missing: unknown policy .*valid policies are error, ffill, skip, drop_ticker"
         ):
             check_missing_policy(policy, None)
 
@@ -249,8 +249,10 @@ class TestBuildMarketData:
         with pytest.raises(DataError) as error:
             build(close)
         message = str(error.value)
-        assert message.startswith("ticker 'CCC' has no close on 2024-01-03 (first of 2 bar(s) with missing values)")
-        assert "missing='ffill'" in message and "missing='drop_ticker'" in message
+        assert message.startswith(
+            "ticker 'CCC' has no close on 2024-01-03, inside its data (first of 2 bar(s) with missing values)"
+        )
+        assert "missing='ffill'" in message and "missing='skip'" in message and "missing='drop_ticker'" in message
 
     def test_missing_error_names_the_field_missing(self) -> None:
         volume = np.full((5, 3), 7.0)
@@ -264,7 +266,8 @@ class TestBuildMarketData:
         close[4, 2] = np.nan
         data = build(close, missing="ffill")
         assert data.close[:, 1].tolist() == [20.0, 20.0, 20.0, 20.0, 24.0]
-        assert data.close[:, 2].tolist() == [30.0, 31.0, 32.0, 33.0, 33.0]
+        # CCC's last bar has no close: its data ends there (not a gap to fill)
+        np.testing.assert_array_equal(data.close[:, 2], [30.0, 31.0, 32.0, 33.0, np.nan])
         assert data.close[:, 0].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0]
 
     def test_ffill_fills_each_field_from_its_own_past(self) -> None:
@@ -288,49 +291,71 @@ class TestBuildMarketData:
         with pytest.raises(DataError, match=re.escape(expected)):
             build(close, missing="ffill", ffill_limit=2)
 
-    def test_ffill_leading_gap_names_ticker_date_and_first_value(self) -> None:
+    @pytest.mark.parametrize("policy", MISSING_POLICIES)
+    def test_late_listing_and_early_end_are_not_missing_values(self, policy: str) -> None:
         close = closes()
-        close[0:2, 2] = np.nan
-        expected = "ticker 'CCC' has no close on 2024-01-02, before its first value on 2024-01-04"
-        with pytest.raises(DataError, match=re.escape(expected)):
-            build(close, missing="ffill")
+        close[0:2, 2] = np.nan  # CCC lists on 2024-01-04
+        close[3:, 0] = np.nan  # AAA's data ends on 2024-01-04
+        volume = np.full((5, 3), 5.0)
+        data = build(fields={"close": close, "volume": volume}, missing=policy)
+        np.testing.assert_array_equal(data.close[:, 2], [np.nan, np.nan, 32.0, 33.0, 34.0])
+        np.testing.assert_array_equal(data.close[:, 0], [10.0, 11.0, 12.0, np.nan, np.nan])
+        # every field follows the close's span
+        np.testing.assert_array_equal(np.isnan(data.volume), np.isnan(data.close))
 
-    def test_ffill_ticker_without_any_value(self) -> None:
+    def test_ticker_without_any_close_is_an_error(self) -> None:
         close = closes()
         close[:, 0] = np.nan
-        with pytest.raises(DataError, match=r"ticker 'AAA' has no close at all"):
+        with pytest.raises(DataError, match=r"ticker\(s\) AAA have no close price at all"):
             build(close, missing="ffill")
 
-    def test_drop_ticker_drops_and_warns_naming_them(self) -> None:
+    def test_ffill_field_missing_on_the_first_bar_names_it(self) -> None:
+        volume = np.full((5, 3), 5.0)
+        volume[0:2, 1] = np.nan
+        with pytest.raises(DataError, match=r"ticker 'BBB' has no volume on 2024-01-02, its first bar with a close"):
+            build(fields={"close": closes(), "volume": volume}, missing="ffill")
+
+    def test_skip_blanks_the_bars_with_a_missing_field(self) -> None:
+        close, volume = closes(), np.full((5, 3), 5.0)
+        close[2, 0] = np.nan
+        volume[3, 1] = np.nan
+        data = build(fields={"close": close, "volume": volume}, missing="skip")
+        np.testing.assert_array_equal(data.close[:, 0], [10.0, 11.0, np.nan, 13.0, 14.0])
+        np.testing.assert_array_equal(data.close[:, 1], [20.0, 21.0, 22.0, np.nan, 24.0])  # not tradable that bar
+        np.testing.assert_array_equal(np.isnan(data.volume), np.isnan(data.close))
+
+    def test_drop_ticker_ends_the_ticker_at_its_first_gap_and_warns(self) -> None:
         close = closes()
         close[2, 0] = np.nan
-        close[4, 2] = np.nan
-        with pytest.warns(UserWarning, match=r"dropped 2 ticker\(s\).*AAA \(first missing 2024-01-04\), CCC"):
+        close[4, 2] = np.nan  # CCC's data ends: not a gap
+        with pytest.warns(DataWarning, match=r"1 ticker\(s\) end at their first missing value: AAA on 2024-01-04"):
             data = build(close, missing="drop_ticker")
-        assert data.tickers == ("BBB",)
-        assert data.close[:, 0].tolist() == [20.0, 21.0, 22.0, 23.0, 24.0]
+        assert data.tickers == ("AAA", "BBB", "CCC")
+        np.testing.assert_array_equal(data.close[:, 0], [10.0, 11.0, np.nan, np.nan, np.nan])
+        assert data.close[:, 1].tolist() == [20.0, 21.0, 22.0, 23.0, 24.0]
 
-    def test_drop_ticker_drops_on_any_field(self) -> None:
+    def test_drop_ticker_is_causal(self) -> None:
+        """A gap on a late bar changes nothing before it (the old policy dropped the whole ticker)."""
+        close = closes()
+        close[3, 1] = np.nan
+        with pytest.warns(DataWarning):
+            data = build(close, missing="drop_ticker")
+        np.testing.assert_array_equal(data.close[:3], closes()[:3])
+
+    def test_drop_ticker_on_any_field(self) -> None:
         volume = np.ones((5, 3))
-        volume[0, 1] = np.nan
-        with pytest.warns(UserWarning, match="BBB"):
+        volume[2, 1] = np.nan
+        with pytest.warns(DataWarning, match="BBB"):
             data = build(fields={"close": closes(), "volume": volume}, missing="drop_ticker")
-        assert data.tickers == ("AAA", "CCC")
-        assert data.volume.shape == (5, 2)
+        np.testing.assert_array_equal(data.close[:, 1], [20.0, 21.0, np.nan, np.nan, np.nan])
 
     def test_drop_ticker_without_missing_values_does_not_warn(self) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert build(missing="drop_ticker").n_tickers == 3
 
-    def test_drop_ticker_leaving_none_is_an_error(self) -> None:
-        close = closes()
-        close[0, :] = np.nan
-        with pytest.raises(DataError, match=r"every ticker has missing values.*AAA \(first missing 2024-01-02\)"):
-            build(close, missing="drop_ticker")
-
     def test_invalid_policy_is_a_config_error(self) -> None:
-        with pytest.raises(ConfigError, match=r"valid policies are error, ffill, drop_ticker"):
+        with pytest.raises(ConfigError, match=r"valid policies are error, ffill, skip, drop_ticker"):
             build(missing="zero")
 
     def test_close_is_required(self) -> None:
