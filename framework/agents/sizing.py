@@ -639,6 +639,10 @@ class EstimateSizing(SizingAgent):
         observed = self._estimate.n_observations(state.bar)
         if observed < self.min_history:
             return np.zeros_like(direction), f"warming up: {observed} of {self.min_history} bars of returns"
+        if self._estimate.missing is not None:  # a ticker without a full window of returns waits
+            direction = direction * self._estimate.complete(state.bar)
+            if not direction.any():
+                return direction, f"{self.method_name}: no selected ticker has a full window of returns yet"
         selected = np.flatnonzero(direction)
         weights = self.weights_for(state.bar, selected, direction[selected])
         target = np.zeros_like(direction)

@@ -27,6 +27,7 @@ from framework.core.errors import DataError
 from framework.core.market_data import OPTIONAL_FIELDS, MarketData
 from framework.core.types import DecisionLog, ExecutionState, SignalFrame
 from framework.execution.broker import _NOISE, SimulatedBroker
+from framework.execution.portfolio import PortfolioManager
 
 
 def run_backtest(
@@ -77,18 +78,20 @@ def run_backtest(
     at_once = False
     if orchestrator.supports_panel:
         targets = orchestrator.panel_targets(data, signals, allocation, log)
-        at_once = broker.books_at_once(targets)
+        at_once = data.complete and broker.books_at_once(targets)
         if at_once:
             books = _book_at_once(targets, fill_prices, data.close, broker.initial_cash)
         else:
-            books = _book_bar_by_bar(targets, fill_prices, data.close, broker, log, data.tickers)
+            books = _book_bar_by_bar(targets, data, fill_prices, broker, log)
     else:
         books = _agent_loop(data, signals, orchestrator, broker, fill_prices, allocation, log)
     equity, cash, positions, targets, fill_quantity, fill_price, fill_cost = books
-    close = data.close
+    close = data.marks  # positions are valued at the last price known
     trade_bar, trade_asset = fill_quantity.nonzero()
     # Frictionless fills happen at the bar's fill price itself: no need to pick them out.
     exec_prices = fill_prices if at_once else np.where(fill_quantity != 0, fill_price, fill_prices)
+    if not data.complete:
+        exec_prices = np.where(np.isnan(exec_prices), close, exec_prices)
     return BacktestResult(
         dates=data.dates,
         tickers=data.tickers,
@@ -118,6 +121,43 @@ def run_backtest(
 _Books = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+class _Fills:
+    """The fills of a run, bar by bar, with the time-varying universe's two rules.
+
+    A ticker without a fill price on a bar gets no order filled there (its position is valued at its last price);
+    a ticker whose data has ended is closed at its last price on the next bar. Without gaps or endings (a complete
+    panel) both rules are skipped at the cost of one lookup per bar.
+    """
+
+    def __init__(self, data: MarketData, fill_prices: np.ndarray, broker: SimulatedBroker, log: DecisionLog):
+        n_days, n = data.shape
+        self.broker, self.log, self.fill_prices = broker, log, fill_prices
+        self.marks = data.marks
+        self.gappy = ~np.isfinite(fill_prices).all(axis=1) if not data.complete else np.zeros(n_days, dtype=bool)
+        last = data.last_bars
+        self.endings = {int(t) + 1: np.flatnonzero(last == t) for t in np.unique(last[last < n_days - 1])}
+        self.quantity, self.price, self.cost = np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))
+
+    def fill(self, t: int, pending: np.ndarray | None, books: PortfolioManager) -> None:
+        """Book bar ``t``'s fills: positions whose data ended, then the orders decided at ``t - 1``."""
+        ended = self.endings.get(t)
+        if ended is not None and books.positions[ended].any():
+            closed = ended[books.positions[ended] != 0]
+            done = self.broker.close_out(t, closed, self.marks[t], books, self.log)
+            self.quantity[t], self.price[t], self.cost[t] = done
+        if pending is None:
+            return
+        marks = self.marks[t] if self.gappy[t] else None
+        quantity, price, cost = self.broker.execute(t, pending, self.fill_prices[t], books, self.log, marks)
+        if ended is None:
+            self.quantity[t], self.price[t], self.cost[t] = quantity, price, cost
+        else:  # an ended ticker has no price, so it has no order fill on the same bar
+            traded = quantity != 0
+            self.quantity[t] += quantity
+            self.price[t] = np.where(traded, price, self.price[t])
+            self.cost[t] += cost
+
+
 def _agent_loop(
     data: MarketData,
     signals: SignalFrame,
@@ -129,23 +169,23 @@ def _agent_loop(
 ) -> _Books:
     """The full loop: fills of the previous targets, marking, then the agents' decisions, bar by bar."""
     n_days, n = data.shape
-    close = data.close
+    marks = data.marks
+    tradable = data.tradable
     signal = np.asarray(signals.signal, dtype=np.float64)
     confidence = np.asarray(signals.confidence, dtype=np.float64)
     dates = data.dates
     books = broker.open_books(data.tickers)
+    fills = _Fills(data, fill_prices, broker, log)
     state = ExecutionState.empty(data.tickers)
     state.log = log
     state.allocation = allocation
     equity, cash, positions = np.empty(n_days), np.empty(n_days), np.empty((n_days, n))
     targets = np.full((n_days, n), np.nan)
-    fill_quantity, fill_price, fill_cost = np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))
     # The loop body is the run's hot path: a few numpy calls on length-N rows, results written by index.
     pending: np.ndarray | None = None
     for t in range(n_days):
-        if pending is not None:
-            fill_quantity[t], fill_price[t], fill_cost[t] = broker.execute(t, pending, fill_prices[t], books, log)
-        row = close[t]
+        fills.fill(t, pending, books)
+        row = marks[t]
         value = books.cash + float(books.positions @ row)
         equity[t] = value
         cash[t] = books.cash
@@ -154,6 +194,7 @@ def _agent_loop(
         state.bar = t
         state.date = dates[t]
         state.close = row
+        state.tradable = tradable[t]
         state.signal = signal[t]
         state.confidence = confidence[t]
         state.positions = books.positions
@@ -163,32 +204,25 @@ def _agent_loop(
         targets[t] = proposal
         # fmax ignores NaN, so the reduction is NaN only when every target is NaN: nothing to send.
         pending = None if np.isnan(np.fmax.reduce(proposal)) else proposal
-    return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
+    return equity, cash, positions, targets, fills.quantity, fills.price, fills.cost
 
 
 def _book_bar_by_bar(
-    targets: np.ndarray,
-    fill_prices: np.ndarray,
-    close: np.ndarray,
-    broker: SimulatedBroker,
-    log: DecisionLog,
-    tickers: tuple[str, ...],
+    targets: np.ndarray, data: MarketData, fill_prices: np.ndarray, broker: SimulatedBroker, log: DecisionLog
 ) -> _Books:
-    """Book known targets with the broker, bar by bar (costs, slippage, whole shares, cash shortages)."""
+    """Book known targets with the broker, bar by bar (costs, slippage, whole shares, cash shortages, gaps)."""
     n_days, n = targets.shape
-    books = broker.open_books(tickers)
+    marks = data.marks
+    books = broker.open_books(data.tickers)
+    fills = _Fills(data, fill_prices, broker, log)
     equity, cash, positions = np.empty(n_days), np.empty(n_days), np.empty((n_days, n))
-    fill_quantity, fill_price, fill_cost = np.zeros((n_days, n)), np.zeros((n_days, n)), np.zeros((n_days, n))
     sends = ~np.isnan(targets).all(axis=1)
     for t in range(n_days):
-        if t and sends[t - 1]:
-            fill_quantity[t], fill_price[t], fill_cost[t] = broker.execute(
-                t, targets[t - 1], fill_prices[t], books, log
-            )
-        equity[t] = books.cash + float(books.positions @ close[t])
+        fills.fill(t, targets[t - 1] if t and sends[t - 1] else None, books)
+        equity[t] = books.cash + float(books.positions @ marks[t])
         cash[t] = books.cash
         positions[t] = books.positions
-    return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
+    return equity, cash, positions, targets, fills.quantity, fills.price, fills.cost
 
 
 def _book_at_once(targets: np.ndarray, fill_prices: np.ndarray, close: np.ndarray, initial_cash: float) -> _Books:
@@ -233,7 +267,7 @@ def _book_at_once(targets: np.ndarray, fill_prices: np.ndarray, close: np.ndarra
 
 def _orders(targets: np.ndarray, equity: np.ndarray, positions: np.ndarray, close: np.ndarray) -> dict[str, Any]:
     """Orders sent at each close: tickers with a target, and the quantity it implied at that close."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         quantity = targets * (equity[:, None] / close) - positions
     bar, asset = np.nonzero(~np.isnan(targets) & (quantity != 0))
     return dict(

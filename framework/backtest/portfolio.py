@@ -155,4 +155,7 @@ class PortfolioStrategy:
             combined = sleeve.aggregator.combine(frames, weights, part)
             signal[:, columns] = combined.signal
             confidence[:, columns] = combined.confidence
+        if not data.complete:  # a ticker without a price on a bar has no signal there
+            signal[~data.tradable] = np.nan
+            confidence[~data.tradable] = 0.0
         return SignalFrame(signal=signal, confidence=confidence)

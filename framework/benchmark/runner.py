@@ -66,6 +66,10 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
 def baseline_backtest(data: MarketData, broker: SimulatedBroker) -> BacktestResult:
     """Equal-weight buy-and-hold of every ticker: bought at the first fill, never rebalanced.
 
+    With a time-varying universe (tickers listed late, data ending early, bars without a price), the baseline
+    holds the tickers that trade, in equal weight, rebalanced only on the bars where that set changes; a ticker
+    whose data ends is sold at its last price.
+
     Args:
         data: The price panel.
         broker: The same broker (costs, slippage, cash) as the strategy.
@@ -79,9 +83,13 @@ def baseline_backtest(data: MarketData, broker: SimulatedBroker) -> BacktestResu
         >>> baseline_backtest(data, SimulatedBroker(initial_cash=100.0)).equity.tolist()
         [100.0, 100.0, 150.0]
     """
-    always = np.ones(data.shape)
-    pipeline = Orchestrator({"baseline": EqualWeightSizing(rebalance="never")})
-    return run_backtest(data, SignalFrame(always, always), pipeline, broker)
+    if data.complete:
+        always = np.ones(data.shape)
+        pipeline = Orchestrator({"baseline": EqualWeightSizing(rebalance="never")})
+        return run_backtest(data, SignalFrame(always, always), pipeline, broker)
+    trading = np.where(data.tradable, 1.0, np.nan)
+    pipeline = Orchestrator({"baseline": EqualWeightSizing(rebalance="on_change")})
+    return run_backtest(data, SignalFrame(trading, data.tradable.astype(np.float64)), pipeline, broker)
 
 
 def segment_metrics(

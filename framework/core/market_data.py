@@ -121,8 +121,71 @@ class MarketData:
             raise DataError(f"market data: field '{name}' is absent; this data has {', '.join(available)}")
         return values  # type: ignore[no-any-return]
 
+    @property
+    def tradable(self) -> np.ndarray:
+        """Where a ticker can trade: it has a close on that bar, shape (days, tickers) booleans. Cached.
+
+        A ticker trades from its first close to its last (a time-varying universe); inside that span a bar
+        without a price (``missing=skip``) is not tradable either.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"),
+            ...                   np.array([[np.nan, 5.0], [10.0, 5.0], [11.0, np.nan]]))
+            >>> data.tradable.tolist()
+            [[False, True], [True, True], [True, False]]
+        """
+        cached = self._cache.get("tradable")
+        if cached is None:
+            cached = ~np.isnan(self.close)
+            cached.setflags(write=False)
+            self._cache["tradable"] = cached
+        return cached  # type: ignore[return-value]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every ticker has a close on every bar (no time-varying universe, no gap)."""
+        cached = self._cache.get("complete")
+        if cached is None:
+            cached = bool(self.tradable.all())
+            self._cache["complete"] = cached
+        return cached  # type: ignore[return-value]
+
+    @property
+    def marks(self) -> np.ndarray:
+        """The price each position is valued at on each bar: the last close known (0 before a ticker's first).
+
+        Equal to ``close`` where the ticker trades; carried forward over a bar without a price and after the
+        ticker's data ends. Cached.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A",), np.array([[np.nan], [10.0], [np.nan]]))
+            >>> data.marks.ravel().tolist()
+            [0.0, 10.0, 10.0]
+        """
+        cached = self._cache.get("marks")
+        if cached is None:
+            if self.complete:
+                cached = self.close
+            else:
+                rows = np.where(self.tradable, np.arange(self.n_days)[:, None], -1)
+                np.maximum.accumulate(rows, axis=0, out=rows)
+                cached = np.where(rows >= 0, np.take_along_axis(self.close, np.maximum(rows, 0), axis=0), 0.0)
+                cached.setflags(write=False)
+            self._cache["marks"] = cached
+        return cached  # type: ignore[return-value]
+
+    @property
+    def last_bars(self) -> np.ndarray:
+        """The last bar with a close of each ticker, shape (tickers,) (``n_days - 1`` while it trades to the end)."""
+        cached = self._cache.get("last_bars")
+        if cached is None:
+            tradable = self.tradable
+            cached = np.where(tradable.any(axis=0), self.n_days - 1 - np.argmax(tradable[::-1], axis=0), -1)
+            self._cache["last_bars"] = cached
+        return cached  # type: ignore[return-value]
+
     def returns(self) -> np.ndarray:
-        """Simple close-to-close returns, shape (days, tickers); row 0 is zero. Cached."""
+        """Simple close-to-close returns, shape (days, tickers); row 0 is zero, NaN where either close is. Cached."""
         cached = self._cache.get("returns")
         if cached is None:
             out = np.zeros_like(self.close)

@@ -270,7 +270,8 @@ class ExecutionState:
         bar: Index t of the current bar.
         date: Date of bar t.
         tickers: Column names.
-        close: Closing prices of bar t, shape (tickers,).
+        close: Closing prices of bar t, shape (tickers,): the last price known for a ticker without a price on
+            bar t (see ``tradable``), 0 before a ticker's first price.
         signal: Combined signal of bar t in [-1, 1] (NaN while warming up), shape (tickers,).
         confidence: Combined confidence of bar t in [0, 1], shape (tickers,).
         positions: Shares held after bar t's fills, shape (tickers,).
@@ -278,6 +279,7 @@ class ExecutionState:
         equity: Cash plus holdings at the close of bar t.
         log: The run's decision log, where agents record what they change and why.
         allocation: The portfolio's fixed allocation per ticker (fractions of equity), or None if it has none.
+        tradable: Which tickers have a price on bar t (booleans), or None when every ticker always trades.
 
     Example:
         >>> state = ExecutionState.empty(("A", "B"))
@@ -296,6 +298,7 @@ class ExecutionState:
     equity: float
     log: DecisionLog
     allocation: np.ndarray | None = None
+    tradable: np.ndarray | None = None
     _strength: np.ndarray | None = field(default=None, repr=False)
     _strength_key: tuple[int, int, int] | None = field(default=None, repr=False)
     _held: tuple[tuple[int, int, int], np.ndarray] | None = field(default=None, repr=False)

@@ -144,19 +144,25 @@ class SimulatedBroker(Component):
         prices: np.ndarray,
         books: PortfolioManager,
         log: DecisionLog,
+        marks: np.ndarray | None = None,
     ) -> Fills:
         """Trade ``books`` toward ``target_weights`` at ``prices`` and book the fills.
 
         Args:
             bar: Index of the bar the fills happen on (for the decision log).
             target_weights: Target fraction of equity per ticker; NaN keeps the position.
-            prices: This bar's fill prices, shape (tickers,).
+            prices: This bar's fill prices, shape (tickers,); NaN where a ticker does not trade on this bar.
             books: The books to trade; cash, positions and costs are updated in place.
-            log: Where a scaling of buys for lack of cash is recorded.
+            log: Where a scaling of buys for lack of cash, and orders a ticker without a price could not fill,
+                are recorded.
+            marks: The last known price of each ticker, to value the positions of tickers without a price on
+                this bar; needed when ``prices`` has NaN.
 
         Returns:
             The fills of this bar.
         """
+        if marks is not None:
+            target_weights, prices = self._without_untradable(bar, target_weights, prices, marks, books, log)
         positions = books.positions
         equity = books.cash + float(positions @ prices)
         delta = target_weights * (equity / prices) - positions
@@ -200,6 +206,68 @@ class SimulatedBroker(Component):
         books.cash -= net_value + total_cost
         books.costs += total_cost
         return Fills(delta, exec_prices, costs)
+
+    def _without_untradable(
+        self,
+        bar: int,
+        target_weights: np.ndarray,
+        prices: np.ndarray,
+        marks: np.ndarray,
+        books: PortfolioManager,
+        log: DecisionLog,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """No order for a ticker without a price: its target becomes NaN (keep), its position is valued at its mark."""
+        missing = np.isnan(prices)
+        if not missing.any():
+            return target_weights, prices
+        valued = np.where(missing, np.where(marks > 0, marks, 1.0), prices)  # 1.0: not listed yet, nothing held
+        equity = books.cash + float(books.positions @ valued)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wanted = target_weights * equity / valued - books.positions
+        blocked = np.flatnonzero(missing & ~np.isnan(target_weights) & (np.abs(np.nan_to_num(wanted)) > 0))
+        if blocked.size:
+            log.record(bar, "broker", blocked, books.positions[blocked], books.positions[blocked],
+                       "not tradable on this bar (no price): the order was not filled", phase=0)  # fmt: skip
+        return np.where(missing, np.nan, target_weights), valued
+
+    def close_out(
+        self, bar: int, columns: np.ndarray, marks: np.ndarray, books: PortfolioManager, log: DecisionLog
+    ) -> Fills:
+        """Close the positions in ``columns`` at their last price: their data has ended.
+
+        A ticker whose data ends (delisted, or the data set stops early) leaves the portfolio on the next bar, at
+        the last price known, paying ``cost_bps`` but no slippage (there is no market to slip in); the decision
+        log says so.
+
+        Args:
+            bar: The bar the positions are closed on (the first bar after the data of those tickers ended).
+            columns: The tickers' columns.
+            marks: The last known price of every ticker, shape (tickers,).
+            books: The books; updated in place.
+            log: Where the closing is recorded.
+
+        Returns:
+            The fills (one per closed position).
+
+        Example:
+            >>> broker = SimulatedBroker(initial_cash=100.0)
+            >>> books = broker.open_books(("A", "B"))
+            >>> books.positions, books.cash = np.array([2.0, 1.0]), 0.0
+            >>> fills = broker.close_out(5, np.array([0]), np.array([30.0, 40.0]), books, DecisionLog())
+            >>> fills.quantities.tolist(), books.cash, books.positions.tolist()
+            ([-2.0, 0.0], 60.0, [0.0, 1.0])
+        """
+        quantities = np.zeros(books.positions.shape)
+        quantities[columns] = -books.positions[columns]
+        notional = quantities * marks
+        costs = np.abs(notional) * self._cost_rate
+        total_cost = float(costs.sum())
+        books.positions = books.positions + quantities
+        books.cash -= float(notional.sum()) + total_cost
+        books.costs += total_cost
+        log.record(bar, "broker", columns, -quantities[columns], 0.0,
+                   "data ends: position closed at the last price", phase=0)  # fmt: skip
+        return Fills(quantities, marks.copy(), costs)
 
     def _scale_buys(
         self,

@@ -61,9 +61,18 @@ class RollingEstimate:
     #: Bars of movement after which the running sums are recomputed from the window.
     REFRESH_FACTOR: ClassVar[int] = 4
 
-    def __init__(self, returns: np.ndarray, lookback: int, method: str = "sample", halflife: float | None = None):
+    def __init__(
+        self,
+        returns: np.ndarray,
+        lookback: int,
+        method: str = "sample",
+        halflife: float | None = None,
+        missing: np.ndarray | None = None,
+    ):
         check_covariance_method("estimate", method, halflife)
         self.returns = returns
+        self.missing = missing
+        self._missing_count: np.ndarray | None = None
         self.lookback = int(lookback)
         self.method = method
         self.halflife = None if halflife is None else float(halflife)
@@ -86,6 +95,27 @@ class RollingEstimate:
     def bounds(self, t: int) -> tuple[int, int]:
         """Rows ``[start, stop)`` of the window of bar ``t``."""
         return max(1, t - self.lookback + 1), t + 1
+
+    def complete(self, t: int) -> np.ndarray:
+        """Which assets have every return of the window of bar ``t``, shape (assets,) booleans.
+
+        An asset listed late, or without a price on some bar of the window, is incomplete: its missing returns
+        count as 0 (no move) in every estimate, so agents that size by the estimate leave it out until its
+        window is complete.
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.01], [-0.01, 0.02]])
+            >>> missing = np.array([[False, True], [False, True], [False, False], [False, False]])
+            >>> estimate = RollingEstimate(returns, lookback=2, missing=missing)
+            >>> estimate.complete(2).tolist(), estimate.complete(3).tolist()
+            ([True, False], [True, True])
+        """
+        if self.missing is None:
+            return np.ones(self.n_assets, dtype=bool)
+        if self._missing_count is None:
+            self._missing_count = np.vstack([np.zeros((1, self.n_assets)), np.cumsum(self.missing, axis=0)])
+        start, stop = self.bounds(t)
+        return (self._missing_count[stop] - self._missing_count[start]) == 0  # type: ignore[no-any-return]
 
     def window(self, t: int) -> np.ndarray:
         """The returns of the window of bar ``t``, shape (n_observations(t), assets); a view, oldest first."""
@@ -365,8 +395,12 @@ def _zero_rows_and_columns(matrix: np.ndarray, assets: np.ndarray) -> None:
 class Estimates:
     """The shared estimates of one run's data: one :class:`RollingEstimate` per distinct setting.
 
+    A return that does not exist (a ticker not listed yet, or without a price on one of the two bars) counts as
+    0 in every estimate; :meth:`RollingEstimate.complete` tells which assets have a full window.
+
     Args:
-        returns: Shape (days, assets); row t is the return from bar t-1 to t (row 0 is ignored).
+        returns: Shape (days, assets); row t is the return from bar t-1 to t (row 0 is ignored); NaN where the
+            return does not exist.
 
     Example:
         >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"),
@@ -377,7 +411,10 @@ class Estimates:
     """
 
     def __init__(self, returns: np.ndarray) -> None:
-        self.returns = returns
+        missing = np.isnan(returns)
+        missing[0] = False  # bar 0 has no return anyway
+        self.missing = missing if missing.any() else None
+        self.returns = returns if self.missing is None else np.where(missing, 0.0, returns)
         self._rolling: dict[tuple[int, str, float | None], RollingEstimate] = {}
 
     @classmethod
@@ -403,6 +440,6 @@ class Estimates:
         key = (int(lookback), method, float(halflife) if method == "ewma" and halflife is not None else None)
         estimate = self._rolling.get(key)
         if estimate is None:
-            estimate = RollingEstimate(self.returns, key[0], method, key[2])
+            estimate = RollingEstimate(self.returns, key[0], method, key[2], self.missing)
             self._rolling[key] = estimate
         return estimate
