@@ -40,7 +40,8 @@ def main(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     choices = {k: str(v) for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra") and v}
     sweep_dir = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None
-    overrides = list(hydra_cfg.overrides.task)
+    # The overrides as typed: an override holding ${...} must not be resolved here, but where it lands.
+    overrides = [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]  # type: ignore[union-attr]
     return run(cfg, Path(hydra_cfg.runtime.output_dir), choices=choices, overrides=overrides, sweep_dir=sweep_dir)
 
 
@@ -91,6 +92,8 @@ def run(
     tracking = container.get("tracking") or {}
     if tracking.get("enabled", True):
         _track(container, report, files, config_file, output_dir, choices or {}, overrides or [], sweep_dir)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"results: {output_dir.resolve()}")
     value = report.metrics[container["optimized_metric"]]
     return float(value)
@@ -225,6 +228,9 @@ def _track(
         "package_version": framework.__version__,
         **_git_tags(),
     }
+    if report.warnings:  # a degenerate run is marked, so a sweep's compare view can filter it out
+        tags["degenerate"] = "true"
+        tags["warnings"] = " | ".join(report.warnings)[:5000]
     if overrides:
         tags["overrides"] = mask_credentials(" ".join(overrides))
     series = {"equity": report.result.equity, "baseline_equity": report.baseline.equity}

@@ -86,8 +86,10 @@ class PortfolioStrategy:
             if not sleeve.tickers or not sleeve.strategies:
                 raise ConfigError(f"portfolio '{name}': a group of tickers has no tickers or no strategies")
             for slot in sleeve.strategies:
-                if not slot.weight >= 0:
-                    raise ConfigError(f"portfolio.strategies.{slot.label}.weight: must be >= 0, got {slot.weight!r}")
+                if not 0 <= slot.weight < float("inf"):
+                    raise ConfigError(
+                        f"portfolio.strategies.{slot.label}.weight: must be a finite number >= 0, got {slot.weight!r}"
+                    )
             for ticker in sleeve.tickers:
                 if ticker in seen:
                     raise ConfigError(f"portfolio '{name}': ticker '{ticker}' is configured twice")
@@ -143,14 +145,21 @@ class PortfolioStrategy:
             data: The whole panel.
 
         Returns:
-            The portfolio's :class:`SignalFrame`, columns in ``data.tickers`` order.
+            The portfolio's :class:`SignalFrame`, columns in ``data.tickers`` order. ``silent_`` then lists, per
+            strategy label, the tickers for which that strategy's signal is missing on every bar.
         """
         signal = np.full(data.shape, np.nan)
         confidence = np.zeros(data.shape)
+        self.silent_: dict[str, tuple[str, ...]] = {}
         for sleeve in self.sleeves:
             columns = data.ticker_index(sleeve.tickers)
             part = data.select(sleeve.tickers)
             frames = [slot.strategy.generate(part) for slot in sleeve.strategies]
+            for slot, frame in zip(sleeve.strategies, frames, strict=True):
+                silent = _never_speaks(frame.signal)
+                if silent.any():
+                    names = tuple(t for t, quiet in zip(sleeve.tickers, silent, strict=True) if quiet)
+                    self.silent_[slot.label] = self.silent_.get(slot.label, ()) + names
             weights = np.array([slot.weight for slot in sleeve.strategies])
             combined = sleeve.aggregator.combine(frames, weights, part)
             signal[:, columns] = combined.signal
@@ -159,3 +168,11 @@ class PortfolioStrategy:
             signal[~data.tradable] = np.nan
             confidence[~data.tradable] = 0.0
         return SignalFrame(signal=signal, confidence=confidence)
+
+
+def _never_speaks(signal: np.ndarray) -> np.ndarray:
+    """Per column: whether a strategy's signal is missing (NaN or None) on every bar."""
+    values = np.asarray(signal)
+    if values.dtype.kind == "f":
+        return np.isnan(values).all(axis=0)  # type: ignore[no-any-return]
+    return np.array([all(v is None or (isinstance(v, float) and v != v) for v in column) for column in values.T])

@@ -139,6 +139,7 @@ class BenchmarkReport:
         index_equity: The benchmark index (``benchmark.index``) as the value of the initial cash invested in it
             at the first bar, one value per bar; None without an index. Its metrics are ``index/<segment>/...``.
         risk: The run's risk series per bar (:func:`framework.backtest.monitoring.risk_series`).
+        warnings: What makes the run degenerate, in words naming the key or ticker (:func:`run_warnings`).
     """
 
     name: str
@@ -149,6 +150,7 @@ class BenchmarkReport:
     data_fingerprint: str
     index_equity: np.ndarray | None = None
     risk: dict[str, np.ndarray] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def summary_table(self) -> str:
         """A short text table: key metrics per segment, portfolio against baseline."""
@@ -198,7 +200,7 @@ class BenchmarkReport:
             "plot": folder / "equity_drawdown.png",
         }
         summary = {"portfolio": self.name, "data_fingerprint": self.data_fingerprint,
-                   "segments": self.segment_dates(), "metrics": self.metrics}  # fmt: skip
+                   "segments": self.segment_dates(), "metrics": self.metrics, "warnings": self.warnings}  # fmt: skip
         files["metrics"].write_text(json.dumps(summary, indent=2, allow_nan=True))
         equity = self.result.equity_frame()
         equity["baseline_equity"] = self.baseline.equity
@@ -266,5 +268,50 @@ def run_benchmark(
                                      risk_free_rate=risk_free_rate)  # fmt: skip
             metrics.update({f"index/{segment}/{name}": value for name, value in values.items()})
     return BenchmarkReport(
-        portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity, risk=risk
-    )
+        portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity, risk=risk,
+        warnings=run_warnings(result, getattr(portfolio, "silent_", {}), orchestrator),
+    )  # fmt: skip
+
+
+def run_warnings(
+    result: BacktestResult, silent: Mapping[str, tuple[str, ...]], orchestrator: Orchestrator
+) -> list[str]:
+    """What makes a run degenerate, each in words that name the key or the tickers to look at.
+
+    - a strategy whose signal is missing on every bar for some tickers (a window longer than the data, an
+      expression that is NaN everywhere);
+    - a sizing stage that never proposed a position;
+    - a run that made no trade.
+
+    Args:
+        result: The backtest.
+        silent: Strategy label -> tickers its signal never covered (``PortfolioStrategy.silent_``).
+        orchestrator: The pipeline, to name its first stage.
+
+    Returns:
+        The warnings, in that order; empty for a healthy run.
+
+    Example:
+        >>> from framework.agents import EqualWeightSizing
+        >>> result = BacktestResult.empty(np.arange(3).astype("datetime64[D]"), ("A",), 100.0)
+        >>> pipeline = Orchestrator({"sizing": EqualWeightSizing()})
+        >>> for line in run_warnings(result, {"rsi": ("A",)}, pipeline):  # doctest: +ELLIPSIS
+        ...     print(line)
+        portfolio.strategies.rsi: the signal is missing on every bar for A (a window longer than the data's 3 ...
+        agent.sizing: no position was ever proposed (is agent.sizing.threshold above every signal?)
+        the run made no trade (check the signals, agent.sizing and broker.min_trade_value)
+    """
+    out = []
+    bars = result.equity.shape[0]
+    for label, tickers in silent.items():
+        shown = ", ".join(tickers[:10]) + (f" and {len(tickers) - 10} more" if len(tickers) > 10 else "")
+        out.append(
+            f"portfolio.strategies.{label}: the signal is missing on every bar for {shown} (a window longer than "
+            f"the data's {bars} bars, or an expression that is NaN everywhere?)"
+        )
+    if not np.nan_to_num(result.target_weights).any():
+        stage = orchestrator.agents[0].name
+        out.append(f"agent.{stage}: no position was ever proposed (is agent.{stage}.threshold above every signal?)")
+    if result.trade_bar.size == 0:
+        out.append("the run made no trade (check the signals, agent.sizing and broker.min_trade_value)")
+    return out

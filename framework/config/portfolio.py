@@ -86,8 +86,8 @@ def resolve_entry(
         )
     params = dict(entry)
     weight = params.pop("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-        raise ConfigError(f"{key}.weight: must be a number >= 0, got {weight!r}")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < float("inf"):
+        raise ConfigError(f"{key}.weight: must be a finite number >= 0, got {weight!r}")
     if "_target_" in params:
         return params, float(weight)
     name = params.pop(catalogue.group, None) or params.pop("name", None) or label

@@ -253,9 +253,14 @@ class TestBuildPortfolio:
             f"portfolio.strategies.main: 'no_such_strategy' is not in the strategy group; options: {options}"
         )
 
-    @pytest.mark.parametrize("entry", [-1, -0.5, {"weight": -2}, {"weight": "high"}, {"weight": None}])
+    @pytest.mark.parametrize(
+        "entry",
+        [-1, -0.5, {"weight": -2}, {"weight": "high"}, {"weight": None}, float("inf"), {"weight": float("nan")}],
+    )
     def test_negative_or_bad_weight(self, entry: object) -> None:
-        with pytest.raises(ConfigError, match=r"^portfolio\.strategies\.ma_crossover\.weight: must be a number >= 0"):
+        with pytest.raises(
+            ConfigError, match=r"^portfolio\.strategies\.ma_crossover\.weight: must be a finite number >= 0"
+        ):
             build({"strategies": {"ma_crossover": entry}})
 
     def test_weight_as_a_bare_number(self, strategies: Catalogue) -> None:
