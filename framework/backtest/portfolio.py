@@ -154,7 +154,7 @@ class PortfolioStrategy:
         for sleeve in self.sleeves:
             columns = data.ticker_index(sleeve.tickers)
             part = data.select(sleeve.tickers)
-            frames = [slot.strategy.generate(part) for slot in sleeve.strategies]
+            frames = [_generate(slot, part) for slot in sleeve.strategies]
             for slot, frame in zip(sleeve.strategies, frames, strict=True):
                 silent = _never_speaks(frame.signal)
                 if silent.any():
@@ -176,3 +176,19 @@ def _never_speaks(signal: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "f":
         return np.isnan(values).all(axis=0)  # type: ignore[no-any-return]
     return np.array([all(v is None or (isinstance(v, float) and v != v) for v in column) for column in values.T])
+
+
+def _generate(slot: StrategySlot, data: MarketData) -> SignalFrame:
+    """A strategy's signals; a configuration error it raises only now (it needed the data) names its full key."""
+    try:
+        return slot.strategy.generate(data)
+    except ConfigError as error:
+        message = str(error)
+        if message.startswith("portfolio."):
+            raise
+        keyed = f"portfolio.strategies.{slot.label}.{message}"
+        try:
+            renamed = type(error)(keyed)
+        except TypeError:  # a subclass with another constructor: the plain error carries the message
+            renamed = ConfigError(keyed)
+        raise renamed from None
