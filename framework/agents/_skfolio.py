@@ -36,6 +36,11 @@ class SharedCovariance(BaseCovariance):
 
         Returns:
             self.
+
+        Example:
+            >>> estimator = SharedCovariance(np.array([[4.0, 1.0], [1.0, 9.0]]))
+            >>> estimator.fit(np.zeros((3, 2))).covariance_.tolist(), estimator.location_.tolist()
+            ([[4.0, 1.0], [1.0, 9.0]], [0.0, 0.0])
         """
         self._set_covariance(np.array(self.covariance, dtype=np.float64))
         self.location_ = np.zeros(np.shape(X)[1])
@@ -44,6 +49,12 @@ class SharedCovariance(BaseCovariance):
 
 def shared_prior(covariance: np.ndarray) -> EmpiricalPrior:
     """An empirical prior whose covariance is ``covariance`` (its mean is estimated from the window as usual).
+
+    Args:
+        covariance: The (assets, assets) covariance the prior reports, the run's shared estimate.
+
+    Returns:
+        An unfitted skfolio ``EmpiricalPrior``.
 
     Example:
         >>> prior = shared_prior(np.eye(2) * 0.01)

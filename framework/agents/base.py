@@ -76,7 +76,15 @@ class Agent(Component):
     sets: ClassVar[tuple[str, ...]] = ("target_weights",)
 
     def history_needed(self) -> int:
-        """Bars of returns the agent needs before it can act (0 for none); checked against the data's length."""
+        """Bars of returns the agent needs before it can act (0 for none); checked against the data's length.
+
+        Returns:
+            The number of bars; :meth:`check` refuses a run with fewer returns.
+
+        Example:
+            >>> NoOp().history_needed()
+            0
+        """
         return 0
 
     def check(self, context: RunContext) -> None:
@@ -116,6 +124,18 @@ class Agent(Component):
         Args:
             data: The whole panel of the run.
             signals: The combined signals of the run.
+
+        Example:
+            >>> class UpDays(Agent):
+            ...     def prepare(self, data, signals):
+            ...         self.up = data.returns() > 0  # row t uses closes up to t
+            >>> data = MarketData(np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]"), ("A",),
+            ...                   np.array([[10.0], [11.0]]))
+            >>> signals = SignalFrame(np.array([[np.nan], [1.0]]), np.array([[0.0], [1.0]]))
+            >>> agent = UpDays()
+            >>> agent.prepare(data, signals)
+            >>> agent.up.ravel().tolist()
+            [False, True]
         """
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
@@ -127,12 +147,28 @@ class Agent(Component):
 
         Returns:
             The adjusted proposal.
+
+        Raises:
+            NotImplementedError: In the base class: every agent defines it.
+
+        Example:
+            >>> class Cap(Agent):
+            ...     def propose(self, proposal, state):
+            ...         return TradeProposal(np.minimum(proposal.target_weights, 0.3), proposal.confidence, "cap")
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> Cap().propose(TradeProposal(np.array([0.5, 0.1])), state).target_weights.tolist()
+            [0.3, 0.1]
         """
         raise NotImplementedError
 
     @property
     def supports_panel(self) -> bool:
-        """Whether :meth:`panel_targets` can compute this agent's targets for every bar at once."""
+        """Whether :meth:`panel_targets` can compute this agent's targets for every bar at once.
+
+        Example:
+            >>> Agent().supports_panel, NoOp().supports_panel
+            (False, True)
+        """
         return False
 
     def panel_targets(
@@ -157,15 +193,47 @@ class Agent(Component):
 
         Returns:
             Shape (days, tickers).
+
+        Raises:
+            NotImplementedError: For an agent without a whole-panel form.
+
+        Example:
+            >>> data = MarketData(np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]"), ("A",),
+            ...                   np.array([[10.0], [11.0]]))
+            >>> signals = SignalFrame(np.array([[np.nan], [1.0]]), np.array([[0.0], [1.0]]))
+            >>> Agent().panel_targets(np.full((2, 1), np.nan), data, signals, None, DecisionLog())
+            Traceback (most recent call last):
+            ...
+            NotImplementedError: Agent has no whole-panel form
         """
         raise NotImplementedError(f"{type(self).__name__} has no whole-panel form")
 
     def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> Mapping[str, pd.DataFrame]:
-        """Tables the agent saves with the run after the loop (``{"correlation": frame}``); none by default."""
+        """Tables the agent saves with the run after the loop (``{"correlation": frame}``); none by default.
+
+        Args:
+            dates: Bar dates of the run, to index the tables.
+            tickers: Column names of the run.
+
+        Returns:
+            Table name to table.
+
+        Example:
+            >>> NoOp().outputs(np.array(["2024-01-02"], dtype="datetime64[D]"), ("A",))
+            {}
+        """
         return {}
 
     def series(self) -> Mapping[str, np.ndarray]:
-        """Per-bar series the agent recorded (``{"ex_ante_volatility": array}``), for metrics and plots."""
+        """Per-bar series the agent recorded (``{"ex_ante_volatility": array}``), for metrics and plots.
+
+        Returns:
+            Series name to a shape (days,) array; none by default.
+
+        Example:
+            >>> NoOp().series()
+            {}
+        """
         return {}
 
 
@@ -184,12 +252,30 @@ class NoOp(Agent):
     sets: ClassVar[tuple[str, ...]] = ()
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
-        """Return ``proposal`` as it is."""
+        """Return ``proposal`` as it is.
+
+        Args:
+            proposal: The previous stage's targets.
+            state: What is known at the close of bar t (not read).
+
+        Returns:
+            ``proposal`` itself.
+
+        Example:
+            >>> proposal = TradeProposal(np.array([0.5]))
+            >>> NoOp().propose(proposal, ExecutionState.empty(("A",))) is proposal
+            True
+        """
         return proposal
 
     @property
     def supports_panel(self) -> bool:
-        """Always: the panel passes through."""
+        """Always: the panel passes through.
+
+        Example:
+            >>> NoOp().supports_panel
+            True
+        """
         return True
 
     def panel_targets(
@@ -200,5 +286,24 @@ class NoOp(Agent):
         allocation: np.ndarray | None,
         log: DecisionLog,
     ) -> np.ndarray:
-        """Return ``previous`` as it is."""
+        """Return ``previous`` as it is.
+
+        Args:
+            previous: The previous stage's targets, shape (days, tickers).
+            data: The whole panel (not read).
+            signals: The combined signals (not read).
+            allocation: The portfolio's fixed allocation, or None (not read).
+            log: The run's decision log (nothing recorded).
+
+        Returns:
+            ``previous`` itself.
+
+        Example:
+            >>> data = MarketData(np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]"), ("A",),
+            ...                   np.array([[10.0], [11.0]]))
+            >>> signals = SignalFrame(np.array([[np.nan], [1.0]]), np.array([[0.0], [1.0]]))
+            >>> previous = np.array([[np.nan], [0.5]])
+            >>> NoOp().panel_targets(previous, data, signals, None, DecisionLog()) is previous
+            True
+        """
         return previous

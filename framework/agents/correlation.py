@@ -108,11 +108,33 @@ class CorrelationLimit(Agent):
         self._full: tuple[int, np.ndarray] | None = None
 
     def history_needed(self) -> int:
-        """``min_history`` bars of returns."""
+        """``min_history`` bars of returns.
+
+        Returns:
+            ``min_history``.
+
+        Example:
+            >>> CorrelationLimit(min_history=21).history_needed()
+            21
+        """
         return int(self.min_history)
 
     def prepare(self, data: MarketData, signals: SignalFrame | None) -> None:
-        """Take the run's shared estimate and lay out the refresh calendar."""
+        """Take the run's shared estimate and lay out the refresh calendar; forget the cuts of an earlier run.
+
+        Args:
+            data: The whole panel of the run.
+            signals: The combined signals (not read).
+
+        Example:
+            >>> closes = np.array([[10.0, 20.0, 30.0], [11.0, 22.0, 29.0], [10.0, 20.0, 31.0], [12.0, 24.0, 30.0]])
+            >>> dates = np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]")
+            >>> data = MarketData(dates, ("A", "B", "C"), closes)  # B is twice A
+            >>> agent = CorrelationLimit(correlation_lookback=3, min_history=2)
+            >>> agent.prepare(data, None)
+            >>> agent.correlation_ is None, agent.cuts_.tolist()
+            (True, [0, 0, 0, 0])
+        """
         self._estimate = Estimates.of(data).rolling(self.correlation_lookback, self.covariance, self.halflife)
         self._updates = period_starts(data.dates, self.update_frequency)
         self._cut_held = np.zeros(data.n_tickers, dtype=bool)
@@ -123,7 +145,30 @@ class CorrelationLimit(Agent):
         self.cuts_ = np.zeros(data.n_days, dtype=np.int64)
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
-        """Cut the weaker positions of too-correlated pairs (see the module docstring)."""
+        """Cut the weaker positions of too-correlated pairs (see the module docstring).
+
+        Args:
+            proposal: The previous stage's targets.
+            state: The state of bar t.
+
+        Returns:
+            ``proposal`` itself when nothing is cut, else a new proposal with the cut positions as targets.
+
+        Raises:
+            AgentError: Before :meth:`prepare`.
+
+        Example:
+            >>> closes = np.array([[10.0, 20.0, 30.0], [11.0, 22.0, 29.0], [10.0, 20.0, 31.0], [12.0, 24.0, 30.0]])
+            >>> dates = np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]")
+            >>> data = MarketData(dates, ("A", "B", "C"), closes)  # B is twice A
+            >>> agent = CorrelationLimit(correlation_lookback=3, min_history=2)
+            >>> agent.prepare(data, None)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.positions, state.equity = 3, np.zeros(3), 1.0
+            >>> state.signal, state.confidence = np.array([1.0, 0.5, 1.0]), np.ones(3)
+            >>> agent.propose(TradeProposal(np.array([0.3, 0.3, 0.3])), state).target_weights.tolist()
+            [0.3, 0.15, 0.3]
+        """
         adjustment = self.assess(proposal, state)
         if adjustment is None:
             return proposal
@@ -139,6 +184,22 @@ class CorrelationLimit(Agent):
         Returns:
             The :class:`Adjustment`: ``adjustment_factor`` for the positions cut, 1 elsewhere; ``cuts`` in its
             metrics.
+
+        Raises:
+            AgentError: Before :meth:`prepare`.
+
+        Example:
+            >>> closes = np.array([[10.0, 20.0, 30.0], [11.0, 22.0, 29.0], [10.0, 20.0, 31.0], [12.0, 24.0, 30.0]])
+            >>> dates = np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]")
+            >>> data = MarketData(dates, ("A", "B", "C"), closes)  # B is twice A
+            >>> agent = CorrelationLimit(correlation_lookback=3, min_history=2)
+            >>> agent.prepare(data, None)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.positions, state.equity = 3, np.zeros(3), 1.0
+            >>> state.signal, state.confidence = np.array([1.0, 0.5, 1.0]), np.ones(3)
+            >>> adjustment = agent.assess(TradeProposal(np.array([0.3, 0.3, 0.3])), state)
+            >>> adjustment.scale.tolist(), adjustment.metrics
+            ([1.0, 0.5, 1.0], {'cuts': 1.0})
         """
         estimate = self._estimate
         if estimate is None:
@@ -196,7 +257,23 @@ class CorrelationLimit(Agent):
 
     @property
     def correlation_(self) -> np.ndarray | None:
-        """The whole correlation matrix of the last refresh (None before the first), computed when asked."""
+        """The whole correlation matrix of the last refresh (None before the first), computed when asked.
+
+        Example:
+            >>> closes = np.array([[10.0, 20.0, 30.0], [11.0, 22.0, 29.0], [10.0, 20.0, 31.0], [12.0, 24.0, 30.0]])
+            >>> dates = np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]")
+            >>> data = MarketData(dates, ("A", "B", "C"), closes)  # B is twice A
+            >>> agent = CorrelationLimit(correlation_lookback=3, min_history=2)
+            >>> agent.prepare(data, None)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.positions, state.equity = 3, np.zeros(3), 1.0
+            >>> state.signal, state.confidence = np.array([1.0, 0.5, 1.0]), np.ones(3)
+            >>> _ = agent.propose(TradeProposal(np.array([0.3, 0.3, 0.3])), state)  # B moves with A: cut
+            >>> agent.correlation_.round(2)
+            array([[ 1.  ,  1.  , -0.94],
+                   [ 1.  ,  1.  , -0.94],
+                   [-0.94, -0.94,  1.  ]])
+        """
         if self.correlation_bar_ < 0 or self._estimate is None:
             return None
         if self._full is None or self._full[0] != self.correlation_bar_:
@@ -204,11 +281,50 @@ class CorrelationLimit(Agent):
         return self._full[1]
 
     def series(self) -> dict[str, np.ndarray]:
-        """Positions cut per bar."""
+        """Positions cut per bar.
+
+        Returns:
+            ``{"correlation_cuts": array}``, shape (days,); empty before :meth:`prepare`.
+
+        Example:
+            >>> closes = np.array([[10.0, 20.0, 30.0], [11.0, 22.0, 29.0], [10.0, 20.0, 31.0], [12.0, 24.0, 30.0]])
+            >>> dates = np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]")
+            >>> data = MarketData(dates, ("A", "B", "C"), closes)  # B is twice A
+            >>> agent = CorrelationLimit(correlation_lookback=3, min_history=2)
+            >>> agent.prepare(data, None)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.positions, state.equity = 3, np.zeros(3), 1.0
+            >>> state.signal, state.confidence = np.array([1.0, 0.5, 1.0]), np.ones(3)
+            >>> _ = agent.propose(TradeProposal(np.array([0.3, 0.3, 0.3])), state)  # B moves with A: cut
+            >>> agent.series()["correlation_cuts"].tolist()
+            [0.0, 0.0, 0.0, 1.0]
+        """
         return {"correlation_cuts": self.cuts_.astype(np.float64)} if hasattr(self, "cuts_") else {}
 
     def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-        """The last correlation matrix used (``correlation``), tickers as rows and columns."""
+        """The last correlation matrix used (``correlation``), tickers as rows and columns.
+
+        Args:
+            dates: Bar dates of the run; the date of the last refresh names the index.
+            tickers: Column names of the run.
+
+        Returns:
+            ``{"correlation": frame}``, or nothing before the first refresh.
+
+        Example:
+            >>> closes = np.array([[10.0, 20.0, 30.0], [11.0, 22.0, 29.0], [10.0, 20.0, 31.0], [12.0, 24.0, 30.0]])
+            >>> dates = np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]")
+            >>> data = MarketData(dates, ("A", "B", "C"), closes)  # B is twice A
+            >>> agent = CorrelationLimit(correlation_lookback=3, min_history=2)
+            >>> agent.prepare(data, None)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.positions, state.equity = 3, np.zeros(3), 1.0
+            >>> state.signal, state.confidence = np.array([1.0, 0.5, 1.0]), np.ones(3)
+            >>> _ = agent.propose(TradeProposal(np.array([0.3, 0.3, 0.3])), state)  # B moves with A: cut
+            >>> frame = agent.outputs(data.dates, data.tickers)["correlation"]
+            >>> frame.index.name, frame.round(2).to_dict("list")
+            ('as of 2024-01-04', {'A': [1.0, 1.0, -0.94], 'B': [1.0, 1.0, -0.94], 'C': [-0.94, -0.94, 1.0]})
+        """
         import pandas as pd
 
         if self.correlation_ is None:

@@ -76,7 +76,18 @@ class Recovery:
             raise ConfigError(f"fallback: expected an agent, got {type(self.fallback).__name__}")
 
     def agents(self) -> list[Agent]:
-        """The fallback agents of the chain, in order."""
+        """The fallback agents of the chain, in order.
+
+        Returns:
+            The first fallback, then the fallback's fallback, and so on; empty without ``fallback``.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing, InverseVolatilitySizing
+            >>> last = Recovery("fallback", EqualWeightSizing())
+            >>> chain = Recovery("fallback", InverseVolatilitySizing(), fallback_recovery=last)
+            >>> [type(agent).__name__ for agent in chain.agents()], Recovery("skip").agents()
+            (['InverseVolatilitySizing', 'EqualWeightSizing'], [])
+        """
         chain: list[Agent] = []
         recovery: Recovery | None = self
         while recovery is not None and recovery.fallback is not None:
@@ -164,12 +175,27 @@ class Orchestrator:
 
     @property
     def uses_allocation(self) -> bool:
-        """Whether some agent of the pipeline reads the portfolio's allocation."""
+        """Whether some agent of the pipeline (a fallback included) reads the portfolio's allocation.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing, FixedAllocationSizing
+            >>> Orchestrator({"sizing": EqualWeightSizing()}).uses_allocation
+            False
+            >>> Orchestrator({"sizing": FixedAllocationSizing()}).uses_allocation
+            True
+        """
         return any(agent.uses_allocation for agent in self._all_agents())
 
     @property
     def stage_names(self) -> tuple[str, ...]:
-        """The agents' names in pipeline order."""
+        """The agents' names in pipeline order.
+
+        Example:
+            >>> from framework.agents.base import NoOp
+            >>> from framework.agents.sizing import EqualWeightSizing
+            >>> Orchestrator({"risk": NoOp(), "sizing": EqualWeightSizing()}, order=["sizing", "risk"]).stage_names
+            ('sizing', 'risk')
+        """
         return tuple(agent.name for agent in self.agents)
 
     def _all_agents(self) -> list[Agent]:
@@ -179,14 +205,41 @@ class Orchestrator:
     def check(self, context: RunContext) -> None:
         """Check every agent's requirements (and its fallbacks') before the loop.
 
+        Args:
+            context: What the run provides.
+
         Raises:
             ConfigError: Naming the stage and what is missing.
+
+        Example:
+            >>> from framework.agents.sizing import FixedAllocationSizing
+            >>> orchestrator = Orchestrator({"sizing": FixedAllocationSizing()})
+            >>> orchestrator.check(RunContext(n_days=10, tickers=("A",), allocation=np.ones(1)))
+            >>> orchestrator.check(RunContext(n_days=10, tickers=("A",)))  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            framework.core.errors.ConfigError: agent.sizing: FixedAllocationSizing requires the portfolio's ...
         """
         for agent in self._all_agents():
             agent.check(context)
 
     def prepare(self, data: MarketData, signals: SignalFrame) -> None:
-        """Prepare every agent (and every fallback) for a run over ``data``."""
+        """Prepare every agent (and every fallback) for a run over ``data``; reset the recovery counts.
+
+        Args:
+            data: The whole panel of the run.
+            signals: The combined signals of the run.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing
+            >>> closes = np.array([[10.0, 20.0], [11.0, 19.0], [12.0, 18.0]])
+            >>> data = MarketData(np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]"), ("A", "B"), closes)
+            >>> signals = SignalFrame(np.array([[np.nan, np.nan], [1.0, 1.0], [1.0, -1.0]]), np.ones((3, 2)))
+            >>> orchestrator = Orchestrator({"sizing": EqualWeightSizing()})
+            >>> orchestrator.prepare(data, signals)
+            >>> orchestrator.recoveries_.tolist()  # per stage and bar
+            [[0, 0, 0]]
+        """
         self._blank = np.full(data.n_tickers, np.nan)
         self.recoveries_ = np.zeros((len(self.agents), data.n_days), dtype=np.int64)
         for agent in self._all_agents():
@@ -197,6 +250,13 @@ class Orchestrator:
         """Whether every stage can compute its targets for the whole panel at once (then the loop only books).
 
         Not when a stage has a recovery policy other than ``raise``: recovering is decided bar by bar.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing
+            >>> Orchestrator({"sizing": EqualWeightSizing()}).supports_panel
+            True
+            >>> Orchestrator({"sizing": EqualWeightSizing()}, recovery={"sizing": Recovery("hold")}).supports_panel
+            False
         """
         return all(agent.supports_panel for agent in self.agents) and all(r.on_error == "raise" for r in self.recovery)
 
@@ -205,9 +265,28 @@ class Orchestrator:
     ) -> np.ndarray:
         """Every bar's targets at once, when :attr:`supports_panel`; call :meth:`prepare` first.
 
+        Args:
+            data: The whole panel of the run.
+            signals: The combined signals of the run.
+            allocation: The portfolio's fixed allocation, or None.
+            log: The run's decision log, where every stage records its decisions.
+
+        Returns:
+            The last stage's targets, shape (days, tickers) (NaN: no order on that bar).
+
         Raises:
             AgentError: If a stage's targets are not finite or exceed ``max_gross_exposure`` on some bar, naming
                 the stage and the first such bar, as the bar-by-bar loop would.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing
+            >>> closes = np.array([[10.0, 20.0], [11.0, 19.0], [12.0, 18.0]])
+            >>> data = MarketData(np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]"), ("A", "B"), closes)
+            >>> signals = SignalFrame(np.array([[np.nan, np.nan], [1.0, 1.0], [1.0, -1.0]]), np.ones((3, 2)))
+            >>> orchestrator = Orchestrator({"sizing": EqualWeightSizing()})
+            >>> orchestrator.prepare(data, signals)
+            >>> orchestrator.panel_targets(data, signals, None, DecisionLog()).tolist()
+            [[0.0, 0.0], [0.5, 0.5], [1.0, 0.0]]
         """
         targets = np.full(data.shape, np.nan)
         first: tuple[int, str, float] | None = None  # the earliest bad bar, and the stage at fault
@@ -226,7 +305,35 @@ class Orchestrator:
         return targets
 
     def decide(self, state: ExecutionState) -> TradeProposal:
-        """The pipeline's proposal for bar ``state.bar``."""
+        """The pipeline's proposal for bar ``state.bar``: each stage on the previous one's, checked and recovered.
+
+        Args:
+            state: What is known at the close of bar t; recoveries are recorded in ``state.log``.
+
+        Returns:
+            The last stage's proposal (NaN targets: no order).
+
+        Raises:
+            AgentError: When a stage fails or proposes bad targets and its recovery chain ends in ``raise``.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing
+            >>> closes = np.array([[10.0, 20.0], [11.0, 19.0], [12.0, 18.0]])
+            >>> data = MarketData(np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]"), ("A", "B"), closes)
+            >>> signals = SignalFrame(np.array([[np.nan, np.nan], [1.0, 1.0], [1.0, -1.0]]), np.ones((3, 2)))
+            >>> class Broken(Agent):
+            ...     def propose(self, proposal, state):
+            ...         raise AgentError("no estimate yet")
+            >>> stages = {"sizing": EqualWeightSizing(), "risk": Broken()}
+            >>> orchestrator = Orchestrator(stages, recovery={"risk": Recovery("skip")})
+            >>> orchestrator.prepare(data, signals)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.signal = 1, signals.signal[1]
+            >>> orchestrator.decide(state).target_weights.tolist()  # the risk stage is skipped on this bar
+            [0.5, 0.5]
+            >>> state.log.to_frame(data.dates, data.tickers)["reason"].iloc[-1]
+            'recovered: skipped for this bar; failed: risk (no estimate yet)'
+        """
         if self._blank.size != len(state.tickers):
             self._blank = np.full(len(state.tickers), np.nan)
         proposal = TradeProposal(self._blank.copy())
@@ -293,7 +400,27 @@ class Orchestrator:
             return out
 
     def outputs(self, dates: np.ndarray, tickers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-        """The tables every stage saves with the run, keyed by the agent's own names (``correlation``...)."""
+        """The tables every stage saves with the run, keyed by the agent's own names (``correlation``...).
+
+        A fallback's tables are named after the fallback (``sizing.fallback.correlation``).
+
+        Args:
+            dates: Bar dates of the run.
+            tickers: Column names of the run.
+
+        Returns:
+            Table name to table.
+
+        Example:
+            >>> import pandas as pd
+            >>> from framework.agents.base import NoOp
+            >>> class Notes(NoOp):
+            ...     def outputs(self, dates, tickers):
+            ...         return {"notes": pd.DataFrame({"ticker": list(tickers)})}
+            >>> orchestrator = Orchestrator({"risk": Notes()}, recovery={"risk": Recovery("fallback", Notes())})
+            >>> sorted(orchestrator.outputs(np.array(["2024-01-02"], dtype="datetime64[D]"), ("A",)))
+            ['notes', 'risk.fallback.notes']
+        """
         tables: dict[str, pd.DataFrame] = {}
         for agent in self.agents:
             tables.update(agent.outputs(dates, tickers))
@@ -302,7 +429,29 @@ class Orchestrator:
         return tables
 
     def series(self) -> dict[str, np.ndarray]:
-        """Per-bar series of the stages (``ex_ante_volatility``...) and the recoveries per stage."""
+        """Per-bar series of the stages (``ex_ante_volatility``...) and the recoveries per stage.
+
+        Returns:
+            Series name to a shape (days,) array: the stages' own series, ``recoveries_<stage>`` after
+            :meth:`prepare`, and the fallbacks' series named after the fallback.
+
+        Example:
+            >>> from framework.agents.sizing import EqualWeightSizing
+            >>> closes = np.array([[10.0, 20.0], [11.0, 19.0], [12.0, 18.0]])
+            >>> data = MarketData(np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]"), ("A", "B"), closes)
+            >>> signals = SignalFrame(np.array([[np.nan, np.nan], [1.0, 1.0], [1.0, -1.0]]), np.ones((3, 2)))
+            >>> class Broken(Agent):
+            ...     def propose(self, proposal, state):
+            ...         raise AgentError("no estimate yet")
+            >>> stages = {"sizing": EqualWeightSizing(), "risk": Broken()}
+            >>> orchestrator = Orchestrator(stages, recovery={"risk": Recovery("skip")})
+            >>> orchestrator.prepare(data, signals)
+            >>> state = ExecutionState.empty(data.tickers)
+            >>> state.bar, state.signal = 1, signals.signal[1]
+            >>> _ = orchestrator.decide(state)
+            >>> orchestrator.series()["recoveries_risk"].tolist()
+            [0, 1, 0]
+        """
         out: dict[str, np.ndarray] = {}
         for index, agent in enumerate(self.agents):
             out.update(agent.series())

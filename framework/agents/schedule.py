@@ -20,6 +20,13 @@ CALENDAR_SCHEDULES: tuple[str, ...] = ("daily", "weekly", "monthly", "quarterly"
 def check_rebalance(key: str, value: object) -> None:
     """Check a ``rebalance`` value: one of :data:`REBALANCE_CHOICES` or a positive integer of bars.
 
+    Args:
+        key: Config key, for the message.
+        value: The value to check.
+
+    Raises:
+        ConfigError: Listing the choices.
+
     Example:
         >>> check_rebalance("agent.sizing.rebalance", "monthly")
         >>> check_rebalance("agent.sizing.rebalance", 5)

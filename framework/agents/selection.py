@@ -49,7 +49,7 @@ class TopKSelection(Agent):
     Example:
         >>> agent = TopKSelection(max_positions=2)
         >>> state = ExecutionState.empty(("A", "B", "C"))
-        >>> state.bar, state.positions, state.equity = 0, np.zeros(3), 1.0
+        >>> state.bar, state.positions, state.close, state.equity = 0, np.zeros(3), np.ones(3), 1.0
         >>> state.signal, state.confidence = np.array([0.9, 0.2, 0.5]), np.ones(3)
         >>> agent.propose(TradeProposal(np.array([0.3, 0.3, 0.3])), state).target_weights.round(12).tolist()
         [0.45, 0.0, 0.45]
@@ -83,7 +83,26 @@ class TopKSelection(Agent):
             check_number("max_position_size", max_position_size, minimum=0, exclusive_minimum=True, maximum=10)
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
-        """Select, band and cap the bar's trades (see the module docstring)."""
+        """Select, band and cap the bar's trades (see the module docstring).
+
+        Args:
+            proposal: The previous stage's targets.
+            state: The state of bar t: signal, confidence and the current positions.
+
+        Returns:
+            ``proposal`` itself when nothing changes (a bar without new targets included), else a new proposal.
+
+        Example:
+            >>> agent = TopKSelection(max_turnover=0.2)
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.positions, state.close, state.equity = 0, np.zeros(2), np.ones(2), 1.0
+            >>> state.signal, state.confidence = np.ones(2), np.ones(2)
+            >>> agent.propose(TradeProposal(np.array([0.3, 0.1])), state).target_weights.round(12).tolist()
+            [0.15, 0.05]
+            >>> hold = TradeProposal(np.full(2, np.nan))
+            >>> agent.propose(hold, state) is hold
+            True
+        """
         targets = proposal.target_weights
         explicit = targets == targets  # not NaN
         if not explicit.any():

@@ -76,6 +76,14 @@ class Aggregator(Component):
 
         Returns:
             self.
+
+        Example:
+            >>> class First(Aggregator):
+            ...     def combine(self, frames, weights, data):
+            ...         return frames[0]
+            >>> aggregator = First()
+            >>> aggregator.fit([SignalFrame(np.ones((1, 1)), np.ones((1, 1)))], np.array([1.0]), None) is aggregator
+            True
         """
         return self
 
@@ -89,5 +97,17 @@ class Aggregator(Component):
 
         Returns:
             The combined signal and confidence.
+
+        Raises:
+            NotImplementedError: In the base class: every aggregator defines it.
+
+        Example:
+            >>> class Mean(Aggregator):
+            ...     def combine(self, frames, weights, data):
+            ...         signal = np.mean([f.signal for f in frames], axis=0)
+            ...         return SignalFrame(signal, np.ones_like(signal))
+            >>> frames = [SignalFrame(np.full((1, 1), x), np.ones((1, 1))) for x in (1.0, 0.0)]
+            >>> Mean().combine(frames, np.array([0.5, 0.5]), None).signal
+            array([[0.5]])
         """
         raise NotImplementedError

@@ -175,6 +175,14 @@ class MLAggregator(Aggregator):
             ConfigError: If there is no strategy.
             DataError: If the signals do not match ``train`` row for row, no train row is usable or the labels
                 are all of one class.
+
+        Example:
+            >>> close = np.array([100.0, 101, 100, 101, 100, 101, 100, 101])[:, None]  # up, down, up...
+            >>> data = MarketData(np.arange(8).astype("datetime64[D]"), ("A",), close)
+            >>> calls_next = SignalFrame(np.array([1.0, -1, 1, -1, 1, -1, 1, -1])[:, None], np.ones((8, 1)))
+            >>> agg = MLAggregator(horizon=1).fit([calls_next], np.array([1.0]), data)
+            >>> agg.n_train_rows_, agg.feature_names_, agg.classes_.tolist()  # the last bar has no label
+            (7, ['signal_0', 'available_0'], [0, 1])
         """
         _check_shapes(frames, train)
         self.n_strategies_ = len(frames)
@@ -286,6 +294,15 @@ class MLAggregator(Aggregator):
             RuntimeError: In mode "model", if :meth:`fit` was not called first.
             ConfigError: If the number of strategies differs from the fit's, or the weights are invalid.
             DataError: If the signals do not match ``data`` row for row.
+
+        Example:
+            >>> close = np.array([100.0, 101, 100, 101, 100, 101, 100, 101])[:, None]  # up, down, up...
+            >>> data = MarketData(np.arange(8).astype("datetime64[D]"), ("A",), close)
+            >>> calls_next = SignalFrame(np.array([1.0, -1, 1, -1, 1, -1, 1, -1])[:, None], np.ones((8, 1)))
+            >>> agg = MLAggregator(horizon=1).fit([calls_next], np.array([1.0]), data)
+            >>> out = agg.combine([calls_next], np.array([1.0]), data)
+            >>> out.signal[:2].round(3).ravel().tolist(), out.confidence[:2].round(3).ravel().tolist()
+            ([0.654, -0.539], [0.654, 0.539])
         """
         _check_shapes(frames, data)
         if self.mode == "model":

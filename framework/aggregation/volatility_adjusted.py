@@ -124,6 +124,16 @@ class VolatilityAdjusted(Aggregator):
 
         Returns:
             self.
+
+        Example:
+            >>> from framework.aggregation.ml_based import MLAggregator
+            >>> calm = 100.0 * np.cumprod([1.0, 1.01, 0.99, 1.01, 0.99])  # daily moves of 1 %
+            >>> wild = 100.0 * np.cumprod([1.0, 1.04, 0.96, 1.04, 0.96])  # and of 4 %
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("CALM", "WILD"), np.column_stack([calm, wild]))
+            >>> frame = SignalFrame(np.ones((5, 2)), np.ones((5, 2)))
+            >>> agg = VolatilityAdjusted(base=MLAggregator(mode="adaptive")).fit([frame], np.array([1.0]), data)
+            >>> agg.base.n_strategies_
+            1
         """
         self._base().fit(frames, weights, train)
         return self
@@ -141,6 +151,15 @@ class VolatilityAdjusted(Aggregator):
 
         Raises:
             ConfigError: If ``data`` is missing.
+
+        Example:
+            >>> calm = 100.0 * np.cumprod([1.0, 1.01, 0.99, 1.01, 0.99])  # daily moves of 1 %
+            >>> wild = 100.0 * np.cumprod([1.0, 1.04, 0.96, 1.04, 0.96])  # and of 4 %
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("CALM", "WILD"), np.column_stack([calm, wild]))
+            >>> frame = SignalFrame(np.ones((5, 2)), np.ones((5, 2)))
+            >>> agg = VolatilityAdjusted(target_volatility=0.01, window=2, periods_per_year=1)
+            >>> agg.combine([frame], np.array([1.0]), data).signal[2:].round(4).tolist()  # 0.01 / 0.0141, 0.01 / 0.0566
+            [[0.7071, 0.1768], [0.7071, 0.1768], [0.7071, 0.1768]]
         """
         if data is None:
             raise ConfigError("VolatilityAdjusted: combine needs the market data (closes) to measure volatility")

@@ -56,7 +56,26 @@ class WeightedAverage(Aggregator):
                 raise ConfigError(f"labels.{label}: must be a number in [-1, 1], got {value!r}")
 
     def combine(self, frames: Sequence[SignalFrame], weights: np.ndarray, data: MarketData | None) -> SignalFrame:
-        """Weighted average of ``frames`` (see the class docstring)."""
+        """Weighted average of ``frames`` (see the class docstring).
+
+        Args:
+            frames: Each strategy's signals (numbers or labels), shape (days, tickers) each.
+            weights: Each strategy's weight, shape (strategies,).
+            data: The panel the signals were computed on (not read).
+
+        Returns:
+            The combined signal (in [-1, 1], or [0, 1] for ``output: probability``) and confidence.
+
+        Raises:
+            ConfigError: For a label that is not in ``labels``.
+
+        Example:
+            >>> labels = SignalFrame(np.array([["BUY"], ["SELL"]], dtype=object), np.ones((2, 1)))
+            >>> flat = SignalFrame(np.zeros((2, 1)), np.ones((2, 1)))
+            >>> out = WeightedAverage(output="probability").combine([labels, flat], np.array([1.0, 1.0]), None)
+            >>> out.signal.ravel().tolist()  # averages 0.5 and -0.5 as probabilities of an up move
+            [0.75, 0.25]
+        """
         labels = DEFAULT_LABELS if self.labels is None else self.labels
         signals = np.stack([numeric_signal(f.signal, labels) for f in frames])
         confidences = np.stack([np.nan_to_num(f.confidence, nan=0.0) for f in frames])

@@ -62,10 +62,20 @@ class RiskSpec:
 def risk_spec(agents: Sequence[object], periods_per_year: int = 252) -> RiskSpec:
     """The risk agent's measuring settings when the pipeline has an active one, else the defaults.
 
+    Args:
+        agents: The pipeline's agents, in order; the first enabled :class:`~framework.agents.risk.RiskLimits`
+            gives the settings.
+        periods_per_year: Bars per year, to annualize, when no risk agent gives it.
+
+    Returns:
+        The :class:`RiskSpec` the risk series is measured with.
+
     Example:
         >>> from framework.agents import EqualWeightSizing, RiskLimits
         >>> risk_spec([EqualWeightSizing(), RiskLimits(lookback=126, min_history=21)]).lookback
         126
+        >>> risk_spec([EqualWeightSizing()], periods_per_year=52)
+        RiskSpec(lookback=252, covariance='sample', halflife=None, confidence=0.95, min_history=63, periods_per_year=52)
     """
     from framework.agents.risk import RiskLimits
 

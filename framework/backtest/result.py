@@ -31,9 +31,15 @@ class BacktestResult:
         traded_value: Absolute notional traded on each bar, shape (days,).
         trade_counts: Number of fills on each bar, shape (days,).
         costs: Commission paid on each bar, shape (days,).
-        trade_bar, trade_asset, trade_quantity, trade_price, trade_cost: One entry per fill.
-        order_bar, order_asset, order_target_weight, order_quantity: One entry per order sent (decided at the
-            close of ``order_bar``, estimated quantity at that close).
+        trade_bar: Bar of each fill.
+        trade_asset: Column index of each fill.
+        trade_quantity: Shares of each fill (> 0 bought, < 0 sold).
+        trade_price: Execution price of each fill (slippage included).
+        trade_cost: Commission of each fill.
+        order_bar: Bar whose close decided each order sent (it fills at the next bar).
+        order_asset: Column index of each order.
+        order_target_weight: Target weight of each order.
+        order_quantity: Shares of each order, estimated at the close of ``order_bar`` (> 0 to buy).
         exec_prices: The price each position changed at on each bar (the fill price where a fill happened, the
             bar's fill price elsewhere), shape (days, tickers); :attr:`pnl` is computed from it when asked.
         log: Decision log of the agents and the broker.
@@ -79,7 +85,21 @@ class BacktestResult:
 
     @classmethod
     def empty(cls, dates: np.ndarray, tickers: tuple[str, ...], initial_cash: float) -> BacktestResult:
-        """A result with flat equity and no trades, for the shape of things (tests, documentation)."""
+        """A result with flat equity and no trades, for the shape of things (tests, documentation).
+
+        Args:
+            dates: Bar dates, shape (days,).
+            tickers: Column names.
+            initial_cash: Starting cash, also the equity and the cash of every bar.
+
+        Returns:
+            A result with no positions, prices of 1, NaN targets and an empty decision log.
+
+        Example:
+            >>> result = BacktestResult.empty(np.arange(3).astype("datetime64[D]"), ("A", "B"), 1000.0)
+            >>> result.equity.tolist(), result.positions.shape, result.trade_bar.size
+            ([1000.0, 1000.0, 1000.0], (3, 2), 0)
+        """
         n_days, n = len(dates), len(tickers)
         none_f, none_i = np.empty(0), np.empty(0, dtype=np.intp)
         return cls(
@@ -98,6 +118,15 @@ class BacktestResult:
 
         Computed from the path of positions the first time it is asked (a run that writes no equity table
         never pays for it), then kept.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.pnl.avg_cost.tolist(), result.pnl.unrealized.tolist()  # A gained 2 a share
+            ([[0.0, 0.0], [10.0, 20.0], [10.0, 20.0]], [[0.0, 0.0], [0.0, 0.0], [10.0, 0.0]])
         """
         cached = self._frames.get("pnl")
         if cached is None:
@@ -106,21 +135,73 @@ class BacktestResult:
         return cached  # type: ignore[return-value]
 
     def returns(self) -> np.ndarray:
-        """Daily simple returns of the equity curve; the first bar's is 0."""
+        """Daily simple returns of the equity curve; the first bar's is 0.
+
+        Returns:
+            Shape (days,).
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.returns().round(12).tolist()
+            [0.0, 0.0, 0.1]
+        """
         out = np.zeros_like(self.equity)
         out[1:] = self.equity[1:] / self.equity[:-1] - 1.0
         return out
 
     def position_values(self) -> np.ndarray:
-        """Value of each position at each close, shape (days, tickers)."""
+        """Value of each position at each close, shape (days, tickers).
+
+        Returns:
+            ``positions * close`` (negative for a short).
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.position_values().tolist()
+            [[0.0, 0.0], [50.0, 40.0], [60.0, 40.0]]
+        """
         return self.positions * self.close
 
     def weights(self) -> np.ndarray:
-        """Fraction of equity in each ticker at each close, shape (days, tickers)."""
+        """Fraction of equity in each ticker at each close, shape (days, tickers).
+
+        Returns:
+            The position values over the equity of the bar.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.weights().round(4).tolist()
+            [[0.0, 0.0], [0.5, 0.4], [0.5455, 0.3636]]
+        """
         return self.position_values() / self.equity[:, None]
 
     def gross_exposure(self) -> np.ndarray:
-        """Sum of absolute position values over equity at each close, shape (days,)."""
+        """Sum of absolute position values over equity at each close, shape (days,).
+
+        Returns:
+            The gross exposure of each bar (0.9: 90 % of equity invested, 10 % in cash for a long book).
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.gross_exposure().round(4).tolist()
+            [0.0, 0.9, 0.9091]
+        """
         return np.abs(self.position_values()).sum(axis=1) / self.equity
 
     def equity_frame(self) -> pd.DataFrame:
@@ -128,6 +209,19 @@ class BacktestResult:
 
         ``realized_pnl`` and ``unrealized_pnl`` are summed over tickers (commissions excluded), so
         ``equity - initial_cash == realized_pnl + unrealized_pnl - cumulative costs`` on every row.
+
+        Returns:
+            One row per bar.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.equity_frame().round(4).loc["2024-01-03"].to_dict()
+            {'equity': 110.0, 'cash': 10.0, 'returns': 0.1, 'gross_exposure': 0.9091, 'costs': 0.0, \
+'traded_value': 0.0, 'realized_pnl': 0.0, 'unrealized_pnl': 10.0}
         """
         import pandas as pd
 
@@ -146,26 +240,76 @@ class BacktestResult:
         )
 
     def positions_frame(self) -> pd.DataFrame:
-        """Shares held at each close, one column per ticker."""
+        """Shares held at each close, one column per ticker.
+
+        Returns:
+            One row per bar, indexed by date.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.positions_frame().loc["2024-01-02"].to_dict()
+            {'A': 5.0, 'B': 2.0}
+        """
         import pandas as pd
 
         return pd.DataFrame(self.positions, index=pd.DatetimeIndex(self.dates, name="date"), columns=self.tickers)
 
     def targets_frame(self) -> pd.DataFrame:
-        """Final target weights decided at each close, one column per ticker (NaN: no order, keep the position)."""
+        """Final target weights decided at each close, one column per ticker (NaN: no order, keep the position).
+
+        Returns:
+            One row per bar, indexed by date.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.target_weights[0] = [0.5, 0.4]  # decided at the first close, held afterwards
+            >>> result.targets_frame().to_dict("list")
+            {'A': [0.5, nan, nan], 'B': [0.4, nan, nan]}
+        """
         import pandas as pd
 
         frame = pd.DataFrame(self.target_weights, index=pd.DatetimeIndex(self.dates, name="date"), columns=self.tickers)
         return frame
 
     def weights_frame(self) -> pd.DataFrame:
-        """Weights at each close, one column per ticker."""
+        """Weights at each close, one column per ticker.
+
+        Returns:
+            :meth:`weights` as one row per bar, indexed by date.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.positions = np.array([[0.0, 0.0], [5.0, 2.0], [5.0, 2.0]])  # bought on bar 1
+            >>> result.close = result.exec_prices = np.array([[10.0, 20.0], [10.0, 20.0], [12.0, 20.0]])
+            >>> result.cash, result.equity = np.array([100.0, 10.0, 10.0]), np.array([100.0, 100.0, 110.0])
+            >>> result.weights_frame().round(4).loc["2024-01-03"].to_dict()
+            {'A': 0.5455, 'B': 0.3636}
+        """
         import pandas as pd
 
         return pd.DataFrame(self.weights(), index=pd.DatetimeIndex(self.dates, name="date"), columns=self.tickers)
 
     def trades_frame(self) -> pd.DataFrame:
-        """One row per fill: date, ticker, side, quantity (> 0), price, cost, value."""
+        """One row per fill: date, ticker, side, quantity (> 0), price, cost, value.
+
+        Returns:
+            The fills in the order they were booked.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.trade_bar, result.trade_asset = np.array([1, 2]), np.array([0, 0])
+            >>> result.trade_quantity, result.trade_price = np.array([5.0, -2.0]), np.array([10.0, 12.0])
+            >>> result.trade_cost = np.array([0.05, 0.02])
+            >>> result.trades_frame()[["ticker", "side", "quantity", "price", "cost", "value"]].to_dict("records")[1]
+            {'ticker': 'A', 'side': 'SELL', 'quantity': 2.0, 'price': 12.0, 'cost': 0.02, 'value': 24.0}
+        """
         import pandas as pd
 
         names = np.array(self.tickers, dtype=object)
@@ -182,7 +326,20 @@ class BacktestResult:
         )
 
     def orders_frame(self) -> pd.DataFrame:
-        """One row per order: decision date, ticker, side, target weight, estimated quantity at that close."""
+        """One row per order: decision date, ticker, side, target weight, estimated quantity at that close.
+
+        Returns:
+            The orders in the order they were sent.
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.order_bar, result.order_asset = np.array([0]), np.array([1])
+            >>> result.order_target_weight, result.order_quantity = np.array([0.4]), np.array([2.0])
+            >>> result.orders_frame().to_dict("records")
+            [{'date': Timestamp('2024-01-01 00:00:00'), 'ticker': 'B', 'side': 'BUY', 'target_weight': 0.4, \
+'quantity': 2.0}]
+        """
         import pandas as pd
 
         names = np.array(self.tickers, dtype=object)
@@ -197,5 +354,17 @@ class BacktestResult:
         )
 
     def decisions_frame(self) -> pd.DataFrame:
-        """The decision log: date, bar, agent, ticker, before, after, reason."""
+        """The decision log: date, bar, agent, ticker, before, after, reason.
+
+        Returns:
+            One row per recorded decision (see :meth:`DecisionLog.to_frame`).
+
+        Example:
+            >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
+            >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
+            >>> result.log.record(0, "sizing", np.array([0, 1]), np.zeros(2), np.array([0.5, 0.4]), "signal")
+            >>> result.decisions_frame()[["bar", "agent", "ticker", "after"]].to_dict("records")
+            [{'bar': 0, 'agent': 'sizing', 'ticker': 'A', 'after': 0.5}, {'bar': 0, 'agent': 'sizing', 'ticker': 'B', \
+'after': 0.4}]
+        """
         return self.log.to_frame(self.dates, self.tickers)

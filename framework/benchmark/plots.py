@@ -23,6 +23,20 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
 
     Returns:
         ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from framework.backtest.result import BacktestResult
+        >>> from framework.benchmark.runner import BenchmarkReport
+        >>> dates = np.arange("2024-01-01", "2024-01-11", dtype="datetime64[D]")
+        >>> result, baseline = (BacktestResult.empty(dates, ("A",), 100.0) for _ in range(2))
+        >>> result.equity = 100.0 * 1.01 ** np.arange(10)
+        >>> report = BenchmarkReport("demo", result, baseline, {"train": (0, 6), "test": (6, 10)}, {}, "")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = plot_equity_drawdown(report, Path(folder) / "equity.png")
+        ...     path.name, path.read_bytes()[1:4]
+        ('equity.png', b'PNG')
     """
     import matplotlib
 

@@ -57,7 +57,13 @@ _NORMAL = NormalDist()
 
 
 class SharpeMoments(NamedTuple):
-    """The per-period Sharpe ratio of a return series with the moments its PSR needs (module conventions)."""
+    """The per-period Sharpe ratio of a return series with the moments its PSR needs (module conventions).
+
+    Example:
+        >>> moments = sharpe_moments([0.01, 0.03, -0.01, 0.01])
+        >>> round(moments.sharpe, 4), round(moments.kurtosis, 4), moments.n_observations
+        (0.6124, 2.0, 4)
+    """
 
     sharpe: float
     """``mean(r) / std(r, ddof=1)``, per period."""

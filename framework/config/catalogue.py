@@ -33,7 +33,20 @@ class Catalogue:
         self._cache: dict[str, dict[str, Any]] = {}
 
     def names(self) -> list[str]:
-        """The option names of the group, sorted."""
+        """The option names of the group, sorted: the ``.yaml`` files of every config root, without duplicates.
+
+        Returns:
+            The names, without ``.yaml``.
+
+        Example:
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as root:
+            ...     (Path(root) / "strategy").mkdir()
+            ...     for name in ("trend", "carry"):
+            ...         _ = (Path(root) / "strategy" / f"{name}.yaml").write_text(f"_target_: plugins.{name}")
+            ...     Catalogue("strategy", [Path(root)]).names()
+            ['carry', 'trend']
+        """
         found = {p.stem for d in self.config_dirs for p in (d / self.group).glob("*.yaml")}
         return sorted(found)
 
@@ -49,6 +62,20 @@ class Catalogue:
 
         Raises:
             ConfigError: If there is no such option; the message lists the options there are.
+
+        Example:
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as root:
+            ...     (Path(root) / "strategy").mkdir()
+            ...     _ = (Path(root) / "strategy" / "trend.yaml").write_text("{_target_: plugins.Trend, window: 20}")
+            ...     strategies = Catalogue("strategy", [Path(root)])
+            ...     print(strategies.get("trend", "portfolio.strategies.main"))
+            ...     try:
+            ...         strategies.get("carry", "portfolio.strategies.main")
+            ...     except ConfigError as error:
+            ...         print(error)
+            {'_target_': 'plugins.Trend', 'window': 20}
+            portfolio.strategies.main: 'carry' is not in the strategy group; options: trend
         """
         if name not in self._cache:
             from omegaconf import OmegaConf

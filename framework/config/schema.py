@@ -24,6 +24,15 @@ class TrackingConfig:
         tracking_uri: Store URI; ``None`` for ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
         run_name: MLflow run name; ``None`` for one made of the portfolio and the overrides.
         log_equity_series: Log the equity curve as a metric series stepped by bar.
+
+    Example:
+        >>> TrackingConfig()
+        TrackingConfig(enabled=True, tracking_uri=None, run_name=None, log_equity_series=True)
+        >>> check_keys({"enabled": False, "uri": "sqlite:///mlflow.db"}, TrackingConfig, "tracking")
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.ConfigError: tracking.uri: unknown key; allowed keys: enabled, tracking_uri, run_name, \
+log_equity_series
     """
 
     enabled: bool = True
@@ -42,6 +51,10 @@ class BenchmarkConfig:
         risk_free_rate: Annual risk-free rate used by Sharpe and Sortino.
         index: A benchmark index measured beside the portfolio (``sp500``: the S&P 500 index bundled with
             skfolio), or None.
+
+    Example:
+        >>> BenchmarkConfig()
+        BenchmarkConfig(split={}, periods_per_year=252, risk_free_rate=0.0, index=None)
     """
 
     split: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +81,13 @@ class RunConfig:
         optimized_metric: ``<segment>/<metric>`` the task returns for sweepers.
         allowed_targets: Module prefixes (``mypkg.``) whose classes a ``_target_`` may name, besides
             ``framework.``, ``plugins.``, ``sklearn.`` and ``skfolio.`` (see :mod:`framework.config.components`).
+
+    Example:
+        >>> [f.name for f in fields(RunConfig)]  # the keys allowed at the root of a run's config
+        ['data', 'portfolio', 'strategy', 'aggregator', 'agent', 'benchmark', 'tracking', 'broker', 'seed', \
+'experiment_name', 'optimized_metric', 'allowed_targets']
+        >>> RunConfig().optimized_metric
+        'val/sharpe'
     """
 
     data: dict[str, Any] = field(default_factory=dict)

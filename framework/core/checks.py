@@ -13,6 +13,12 @@ from framework.core.errors import ConfigError
 def is_number(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
     """Whether ``value`` is a real number (Python or numpy), not a bool.
 
+    Args:
+        value: Any value, typically read from a config.
+
+    Returns:
+        True for an int, float or numpy number that is not a bool.
+
     Example:
         >>> is_number(2.5), is_number(np.int64(3)), is_number(True), is_number("2")
         (True, True, False, False)
@@ -22,6 +28,12 @@ def is_number(value: object) -> TypeGuard[int | float | np.integer | np.floating
 
 def is_int(value: object) -> TypeGuard[int | np.integer]:
     """Whether ``value`` is a whole number (Python or numpy integer), not a bool.
+
+    Args:
+        value: Any value, typically read from a config.
+
+    Returns:
+        True for an int or numpy integer that is not a bool; a float such as ``3.0`` is not one.
 
     Example:
         >>> is_int(3), is_int(np.int64(3)), is_int(3.0), is_int(False)
@@ -79,6 +91,17 @@ def check_number(
 def check_int(key: str, value: object, *, minimum: int = 1) -> int:
     """``value`` as an int, if it is a whole number (not a bool) >= ``minimum``.
 
+    Args:
+        key: Config key, for the message.
+        value: The value to check.
+        minimum: Lowest allowed value.
+
+    Returns:
+        The value as an int.
+
+    Raises:
+        ConfigError: Naming the key, the rule and the value.
+
     Example:
         >>> check_int("window", 5)
         5
@@ -96,7 +119,19 @@ def check_int(key: str, value: object, *, minimum: int = 1) -> int:
 def check_bool(key: str, value: object) -> bool:
     """``value``, if it is true or false.
 
+    Args:
+        key: Config key, for the message.
+        value: The value to check: a Python or numpy bool.
+
+    Returns:
+        The value as a Python bool.
+
+    Raises:
+        ConfigError: For anything else, ``"yes"`` or ``1`` included.
+
     Example:
+        >>> check_bool("long_only", np.True_)
+        True
         >>> check_bool("long_only", "yes")
         Traceback (most recent call last):
         ...
@@ -110,7 +145,20 @@ def check_bool(key: str, value: object) -> bool:
 def check_choice(key: str, value: object, choices: Sequence[str]) -> str:
     """``value``, if it is one of ``choices``.
 
+    Args:
+        key: Config key, for the message.
+        value: The value to check.
+        choices: The allowed values.
+
+    Returns:
+        The value as a str.
+
+    Raises:
+        ConfigError: Listing the choices.
+
     Example:
+        >>> check_choice("rebalance", "never", ("every_bar", "never"))
+        'never'
         >>> check_choice("rebalance", "daily", ("every_bar", "never"))
         Traceback (most recent call last):
         ...

@@ -39,7 +39,20 @@ class PortfolioManager:
         self.costs = 0.0
 
     def equity(self, prices: np.ndarray) -> float:
-        """Cash plus holdings valued at ``prices``."""
+        """Cash plus holdings valued at ``prices``.
+
+        Args:
+            prices: Price per ticker, shape (tickers,).
+
+        Returns:
+            ``cash + positions · prices``.
+
+        Example:
+            >>> books = PortfolioManager(("A", "B"), initial_cash=100.0)
+            >>> books.apply_fills(np.array([2.0, -1.0]), np.array([10.0, 30.0]))  # long 2 A, short 1 B
+            >>> books.equity(np.array([12.0, 25.0]))
+            109.0
+        """
         return self.cash + float(self.positions @ prices)
 
     def apply_fills(self, quantities: np.ndarray, prices: np.ndarray, total_cost: float = 0.0) -> None:
@@ -49,6 +62,13 @@ class PortfolioManager:
             quantities: Shares bought (> 0) or sold (< 0) per ticker, shape (tickers,).
             prices: Execution price per ticker (slippage included).
             total_cost: Commission paid for these fills, >= 0.
+
+        Example:
+            >>> books = PortfolioManager(("A",), initial_cash=100.0)
+            >>> books.apply_fills(np.array([4.0]), np.array([20.0]), total_cost=0.5)
+            >>> books.apply_fills(np.array([-1.0]), np.array([22.0]), total_cost=0.5)
+            >>> books.positions.tolist(), books.cash, books.costs
+            ([3.0], 41.0, 1.0)
         """
         self.positions = self.positions + quantities
         self.cash -= float(quantities @ prices) + total_cost
@@ -62,6 +82,11 @@ class PnL(NamedTuple):
         avg_cost: Average entry price of the position held at each close (0 when flat).
         realized: Cumulative realised P&L at each close (before commissions).
         unrealized: ``positions * (close - avg_cost)`` at each close.
+
+    Example:
+        >>> pnl = attribute_pnl(np.array([[2.0], [1.0]]), np.array([[10.0], [14.0]]), np.array([[12.0], [15.0]]))
+        >>> pnl.avg_cost.tolist(), pnl.realized.tolist(), pnl.unrealized.tolist()
+        ([[10.0], [10.0]], [[0.0], [4.0]], [[4.0], [5.0]])
     """
 
     avg_cost: np.ndarray

@@ -28,6 +28,16 @@ _NORMAL = NormalDist()
 def check_confidence(key: str, confidence: object) -> float:
     """``confidence`` as a float, if it is a number strictly between 0.5 and 1.
 
+    Args:
+        key: Config key, for the message.
+        confidence: The value to check; at most 0.9999, so the tail is never empty in theory.
+
+    Returns:
+        The confidence as a float.
+
+    Raises:
+        ConfigError: For anything but a number in (0.5, 0.9999].
+
     Example:
         >>> check_confidence("agent.risk.var_confidence", 0.95)
         0.95
@@ -41,6 +51,12 @@ def check_confidence(key: str, confidence: object) -> float:
 
 def normal_quantile(probability: float) -> float:
     """The standard normal quantile ``Phi^-1(probability)``.
+
+    Args:
+        probability: In (0, 1).
+
+    Returns:
+        The ``z`` with ``P(Z <= z) = probability`` for a standard normal ``Z``.
 
     Example:
         >>> round(normal_quantile(0.95), 6)
@@ -69,6 +85,13 @@ def parametric_var(volatility: float | np.ndarray, confidence: float) -> float |
 def parametric_cvar(volatility: float | np.ndarray, confidence: float) -> float | np.ndarray:
     """Normal one-period expected shortfall with zero mean: ``volatility * phi(z) / (1 - confidence)``.
 
+    Args:
+        volatility: One-period standard deviation of returns (a number or an array).
+        confidence: In (0.5, 1).
+
+    Returns:
+        The expected shortfall (CVaR), same shape as ``volatility``; above the VaR at the same confidence.
+
     Example:
         >>> round(parametric_cvar(0.01, 0.975), 6)
         0.023378
@@ -80,6 +103,13 @@ def parametric_cvar(volatility: float | np.ndarray, confidence: float) -> float 
 
 def tail_size(n_observations: int, confidence: float) -> int:
     """How many of the worst returns make the historical tail: ``ceil((1 - confidence) * n)``, at least 1.
+
+    Args:
+        n_observations: Number of returns in the window.
+        confidence: In (0.5, 1).
+
+    Returns:
+        The number of returns in the tail, between 1 and ``n_observations`` (for ``n_observations >= 1``).
 
     Example:
         >>> tail_size(252, 0.95), tail_size(10, 0.99)

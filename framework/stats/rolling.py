@@ -189,6 +189,16 @@ def _rsi_dense(values: np.ndarray, window: int = 14) -> np.ndarray:
 def rolling_min(values: np.ndarray, window: int) -> np.ndarray:
     """Minimum over the last ``window`` rows (NaN until the window is full).
 
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        window: Number of rows, >= 1.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window - 1`` rows.
+
+    Raises:
+        ConfigError: If ``window`` is not a positive integer.
+
     Example:
         >>> rolling_min(np.array([3.0, 1.0, 2.0, 5.0]), 2)
         array([nan,  1.,  1.,  2.])
@@ -198,6 +208,16 @@ def rolling_min(values: np.ndarray, window: int) -> np.ndarray:
 
 def rolling_max(values: np.ndarray, window: int) -> np.ndarray:
     """Maximum over the last ``window`` rows (NaN until the window is full).
+
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        window: Number of rows, >= 1.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window - 1`` rows.
+
+    Raises:
+        ConfigError: If ``window`` is not a positive integer.
 
     Example:
         >>> rolling_max(np.array([3.0, 1.0, 2.0, 5.0]), 2)
@@ -229,6 +249,13 @@ def _zscore_dense(values: np.ndarray, window: int) -> np.ndarray:
 def delay(values: np.ndarray, lag: int) -> np.ndarray:
     """The value ``lag`` rows earlier (NaN for the first ``lag`` rows). Only positive lags: no look-ahead.
 
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        lag: Number of rows, >= 0 (0: the values themselves).
+
+    Returns:
+        Array of the same shape.
+
     Raises:
         ConfigError: If ``lag`` is not a non-negative integer.
 
@@ -248,6 +275,16 @@ def delay(values: np.ndarray, lag: int) -> np.ndarray:
 def delta(values: np.ndarray, lag: int = 1) -> np.ndarray:
     """Change over ``lag`` rows: ``x[t] - x[t - lag]``.
 
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        lag: Number of rows, >= 0.
+
+    Returns:
+        Array of the same shape, NaN for the first ``lag`` rows.
+
+    Raises:
+        ConfigError: If ``lag`` is not a non-negative integer.
+
     Example:
         >>> delta(np.array([1.0, 2.0, 4.0]), 1)
         array([nan,  1.,  2.])
@@ -257,6 +294,16 @@ def delta(values: np.ndarray, lag: int = 1) -> np.ndarray:
 
 def pct_change(values: np.ndarray, lag: int = 1) -> np.ndarray:
     """Relative change over ``lag`` rows: ``x[t] / x[t - lag] - 1``.
+
+    Args:
+        values: Array of shape (days,) or (days, tickers), prices for example.
+        lag: Number of rows, >= 0.
+
+    Returns:
+        Array of the same shape, NaN for the first ``lag`` rows (inf after a zero).
+
+    Raises:
+        ConfigError: If ``lag`` is not a non-negative integer.
 
     Example:
         >>> pct_change(np.array([1.0, 2.0, 4.0]), 2)
@@ -270,6 +317,12 @@ def cross_rank(values: np.ndarray) -> np.ndarray:
     """Rank of each ticker among the tickers of the same row, scaled to [0, 1] (ties averaged, NaN kept).
 
     Uses only the same row, so it is causal. With one valid value in a row its rank is 0.5.
+
+    Args:
+        values: Array of shape (days, tickers); a 1-d array is one row.
+
+    Returns:
+        Array of shape (days, tickers): 0 for the lowest value of the row, 1 for the highest.
 
     Example:
         >>> cross_rank(np.array([[3.0, 1.0, 2.0], [1.0, np.nan, 1.0], [np.inf, np.nan, 1.0]]))
@@ -303,6 +356,12 @@ def nan_masked(indicator: Indicator) -> Indicator:
     touched a NaN is reset to NaN, whatever the indicator's implementation does with them. Without NaN the
     indicator runs as it is.
 
+    Args:
+        indicator: A rolling indicator over NaN-free (days, tickers) arrays.
+
+    Returns:
+        The same indicator over (days, tickers) arrays that may hold NaN.
+
     Example:
         >>> nan_masked(_sma_dense)(np.array([[1.0], [np.nan], [3.0], [4.0], [5.0]]), 2).ravel().tolist()
         [nan, nan, nan, 3.5, 4.5]
@@ -326,6 +385,12 @@ def by_valid_runs(indicator: Indicator) -> Indicator:
     The recursive indicators (ema, rsi) carry a level forward forever, so a NaN would poison every later row:
     instead they restart after a gap, with a fresh warm-up. Columns whose runs start on the same row are
     computed together, so the usual case (NaN only during the warm-up of an inner function) is one call.
+
+    Args:
+        indicator: A recursive indicator over NaN-free (days, tickers) arrays.
+
+    Returns:
+        The same indicator over (days, tickers) arrays that may hold NaN.
 
     Example:
         >>> by_valid_runs(_ema_dense)(np.array([[1.0], [2.0], [np.nan], [3.0], [4.0]]), 2).ravel().tolist()
@@ -453,6 +518,16 @@ def zscore(values: np.ndarray, window: int) -> np.ndarray:
 
     ``(x - sma(x, window)) / rolling_std(x, window)``; NaN until the window is full, where the deviation is 0,
     or where the window holds a NaN.
+
+    Args:
+        values: Array of shape (days,) or (days, tickers).
+        window: Number of rows, >= 2.
+
+    Returns:
+        Array of the same shape, NaN for the first ``window - 1`` rows.
+
+    Raises:
+        ConfigError: If ``window`` is not an integer >= 2.
 
     Example:
         >>> zscore(np.array([1.0, 2.0, 3.0, 2.0]), 3).round(3)

@@ -107,6 +107,10 @@ class PartialRunError(TrackingError):
 
     The run is ended FAILED and tagged ``tracking_error``; the message says what it holds and what is missing.
 
+    Args:
+        message: What the run holds and what is missing.
+        run: The run, as far as it was logged.
+
     Attributes:
         run: The run, as far as it was logged.
 
@@ -200,12 +204,26 @@ class TrackedRun:
 
     @property
     def run_path(self) -> str:
-        """The run's page in the MLflow UI, relative to the UI's address (``#/experiments/<id>/runs/<id>``)."""
+        """The run's page in the MLflow UI, relative to the UI's address (``#/experiments/<id>/runs/<id>``).
+
+        Example:
+            >>> TrackedRun("ab12", "3", "sqlite:///mlflow.db", "mlruns/3/ab12/artifacts").run_path
+            '#/experiments/3/runs/ab12'
+        """
         return f"#/experiments/{self.experiment_id}/runs/{self.run_id}"
 
     @property
     def ui_hint(self) -> str:
-        """How to look at the run: its URL for a tracking server, the ``mlflow ui`` command for a database."""
+        """How to look at the run: its URL for a tracking server, the ``mlflow ui`` command for a database.
+
+        The password of the tracking URI is masked; another store is named as it is.
+
+        Example:
+            >>> TrackedRun("ab12", "3", "https://alice:s3cret@mlflow.lab", "mlflow-artifacts:/3/ab12").ui_hint
+            'https://alice:***@mlflow.lab/#/experiments/3/runs/ab12'
+            >>> TrackedRun("ab12", "3", "file:///lab/mlruns", "/lab/mlruns/3/ab12/artifacts").ui_hint
+            'run ab12 of experiment 3 in file:///lab/mlruns'
+        """
         uri = mask_credentials(self.tracking_uri)
         scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
         if scheme in ("http", "https"):

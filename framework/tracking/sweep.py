@@ -69,6 +69,19 @@ class MlflowSweepCallback(Callback):
         Args:
             config: The composed config of the sweep, with its ``hydra`` node.
             **kwargs: Passed by Hydra (``config_name``); unused.
+
+        Example:
+            With tracking disabled, the callback only removes the id an earlier sweep left in the folder:
+
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     _ = (Path(folder) / PARENT_RUN_ID_FILE).write_text("0f3c9a")
+            ...     config = OmegaConf.create({"tracking": {"enabled": False}, "hydra": {"sweep": {"dir": folder}}})
+            ...     callback = MlflowSweepCallback()
+            ...     callback.on_multirun_start(config)
+            ...     callback.on_multirun_end(config)
+            ...     callback.parent_run, sweep_parent_run_id(folder)
+            (None, None)
         """
         atexit.register(self._end_unfinished)  # unregistered by on_multirun_end
         try:
@@ -101,6 +114,15 @@ class MlflowSweepCallback(Callback):
         Args:
             config: The composed config of the sweep.
             **kwargs: Passed by Hydra (``config_name``); unused.
+
+        Example:
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     config = OmegaConf.create({"tracking": {"enabled": False}, "hydra": {"sweep": {"dir": folder}}})
+            ...     _ = (Path(folder) / "multirun.yaml").write_text("tracking_uri: http://alice:s3cret@mlflow.lab")
+            ...     MlflowSweepCallback().on_multirun_end(config)
+            ...     (Path(folder) / "multirun.yaml").read_text()
+            'tracking_uri: http://alice:***@mlflow.lab'
         """
         atexit.unregister(self._end_unfinished)
         self._end("FINISHED")

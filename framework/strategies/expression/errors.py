@@ -51,6 +51,14 @@ class ExpressionError(ConfigError):
 
         Returns:
             The error, to be raised by the caller.
+
+        Example:
+            >>> print(ExpressionError.at("expected ')'", "sma(close, 10", 13, key="signal"))
+            signal: expected ')'
+              sma(close, 10
+                           ^
+            >>> print(ExpressionError.at("expected ')'", None, 13))
+            expression: expected ')' (at column 14)
         """
         if expression is None:
             return cls(f"{key}: {reason} (at column {position + 1})", position, None)

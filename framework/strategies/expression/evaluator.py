@@ -81,6 +81,18 @@ def check_inputs(node: Node, data: MarketData, text: str | None = None, key: str
 
     Raises:
         ExpressionError: Pointing at the first absent input, listing the inputs the data has.
+
+    Example:
+        >>> from framework.strategies.expression.parser import parse
+        >>> data = MarketData(np.arange(2).astype("datetime64[D]"), ("A",), np.array([[1.0], [2.0]]))
+        >>> check_inputs(parse("returns > 0"), data)  # returns come from close: nothing to say
+        >>> try:
+        ...     check_inputs(parse("close > open"), data, "close > open")
+        ... except ExpressionError as error:
+        ...     print(error)
+        expression: input 'open' is absent from the data; this data has close (and returns, computed from close)
+          close > open
+                  ^
     """
     for item in node.walk():
         if isinstance(item, Input) and item.name != "returns" and not data.has(item.name):

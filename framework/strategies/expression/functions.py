@@ -50,6 +50,13 @@ class FunctionSpec:
         min_window: Smallest value of a window literal.
         lag: Whether the window is a lag (a negative value would look ahead: the error says so).
         check: Extra validation of the argument nodes: returns ``(reason, node at fault)`` or ``None``.
+
+    Example:
+        >>> spec = FunctionSpec("mid", ("a", "b"), "halfway between a and b", "0", lambda a, b: (a + b) / 2)
+        >>> spec.signature, spec.compute(np.array([1.0]), np.array([3.0]))
+        ('mid(a, b)', array([2.]))
+        >>> FUNCTIONS["delay"].windows, FUNCTIONS["delay"].lag
+        ((1,), True)
     """
 
     name: str

@@ -45,7 +45,17 @@ _REJECTED = {
 
 @dataclass(frozen=True)
 class Token:
-    """One token: its kind (``number``, ``name``, ``operator``, ``end``), its text and its 0-based offset."""
+    """One token: its kind (``number``, ``name``, ``operator``, ``end``), its text and its 0-based offset.
+
+    Attributes:
+        kind: ``number``, ``name`` (keywords included), ``operator`` (punctuation included) or ``end``.
+        text: The characters of the token as written (empty for ``end``).
+        pos: 0-based offset of its first character.
+
+    Example:
+        >>> tokenize("close*2")[1]
+        Token(kind='operator', text='*', pos=5)
+    """
 
     kind: str
     text: str

@@ -74,6 +74,19 @@ class ExpressionStrategy(Strategy):
 
         Raises:
             ExpressionError: If an expression uses an input the data does not have.
+
+        Example:
+            >>> close = np.array([[10.0], [11.0], [12.0], [11.0]])
+            >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A",), close)
+            >>> frame = ExpressionStrategy("(close - sma(close, 2)) * 2").generate(data)  # saturates at +-1
+            >>> frame.signal.ravel().tolist(), frame.confidence.ravel().tolist()
+            ([nan, 1.0, 1.0, -1.0], [0.0, 1.0, 1.0, 1.0])
+            >>> from framework.strategies.expression import ExpressionError
+            >>> try:
+            ...     ExpressionStrategy("volume > 0").generate(data)
+            ... except ExpressionError as error:
+            ...     print(str(error).splitlines()[0])
+            expression: input 'volume' is absent from the data; this data has close (and returns, computed from close)
         """
         if self._trees[:2] != (self.expression, self.confidence):
             self._trees = self._parse()  # a parameter was changed after construction
