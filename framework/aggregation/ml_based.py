@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -100,6 +100,9 @@ class MLAggregator(Aggregator):
         >>> out.signal.ravel().tolist()
         [0.0, 0.0, 0.5, 0.5, 0.75]
     """
+
+    #: The nested ``estimator`` entry must build a scikit-learn estimator (checked before it is called).
+    nested_slots: ClassVar[dict[str, str]] = {"estimator": "sklearn.base.BaseEstimator"}
 
     def __init__(
         self,

@@ -34,13 +34,6 @@ DEFAULT_TARGET_PREFIXES: tuple[str, ...] = ("framework.", "plugins.", "sklearn."
 # The extra prefixes of the run being built (its ``allowed_targets``), normalized to end with ".".
 _extra_prefixes: ContextVar[tuple[str, ...]] = ContextVar("allowed_targets", default=())
 
-# Slots of components whose own modules do not declare ``nested_slots`` yet, by the class's dotted path.
-# A class attribute on the component is the place for them; these entries can move there.
-_SLOTS_DECLARED_HERE: dict[str, dict[str, str]] = {
-    "framework.strategies.random_forest.RandomForestStrategy": {"estimator": "sklearn.base.BaseEstimator"},
-    "framework.aggregation.ml_based.MLAggregator": {"estimator": "sklearn.base.BaseEstimator"},
-}
-
 
 def allowed_target_prefixes() -> tuple[str, ...]:
     """The module prefixes a ``_target_`` may name now: the defaults, then the current run's ``allowed_targets``.
@@ -305,8 +298,6 @@ def nested_slots(cls: type) -> dict[str, tuple[type, ...]]:
             slots[name] = classes
     for klass in reversed(cls.__mro__):
         declared = klass.__dict__.get("nested_slots")
-        if declared is None:
-            declared = _SLOTS_DECLARED_HERE.get(f"{klass.__module__}.{klass.__qualname__}")
         for name, slot in (declared or {}).items():
             slots[name] = tuple(_slot_class(s) for s in (slot if isinstance(slot, tuple) else (slot,)))
     return slots

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -218,6 +218,9 @@ class RandomForestStrategy(Strategy):
         >>> frame.shape, bool(np.isnan(frame.signal[:5]).all()), bool((np.abs(frame.signal[5:]) <= 1).all())
         ((120, 2), True, True)
     """
+
+    #: The nested ``estimator`` entry must build a scikit-learn estimator (checked before it is called).
+    nested_slots: ClassVar[dict[str, str]] = {"estimator": "sklearn.base.BaseEstimator"}
 
     def __init__(
         self,
