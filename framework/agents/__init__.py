@@ -2,6 +2,7 @@
 
 from framework.agents.base import Agent, NoOp, RunContext
 from framework.agents.correlation import CorrelationLimit
+from framework.agents.execution import ExecutionRules
 from framework.agents.orchestrator import Orchestrator, Recovery
 from framework.agents.risk import RiskLimits
 from framework.agents.selection import TopKSelection
@@ -21,6 +22,7 @@ __all__ = [
     "CorrelationLimit",
     "EqualWeightSizing",
     "EstimateSizing",
+    "ExecutionRules",
     "FixedAllocationSizing",
     "InverseVolatilitySizing",
     "NoOp",

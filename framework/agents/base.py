@@ -74,6 +74,8 @@ class Agent(Component):
     requires: ClassVar[tuple[str, ...]] = ()
     #: What the agent sets in the proposal (``target_weights``, ``confidence``).
     sets: ClassVar[tuple[str, ...]] = ("target_weights",)
+    #: Whether the agent must be the pipeline's last stage (it turns the final targets into orders).
+    last_stage: ClassVar[bool] = False
 
     def history_needed(self) -> int:
         """Bars of returns the agent needs before it can act (0 for none); checked against the data's length.

@@ -157,6 +157,13 @@ class Orchestrator:
             by_name = dict(items)
             items = [(name, by_name[name]) for name in order]
         self.agents: tuple[Agent, ...] = tuple(agent for _, agent in items)
+        for position, agent in enumerate(self.agents[:-1]):
+            if agent.last_stage:
+                after = ", ".join(a.name for a in self.agents[position + 1 :])
+                raise ConfigError(
+                    f"agent.{agent.name}: {type(agent).__name__} turns the final targets into orders, so it must be "
+                    f"the last stage; {after} come(s) after it (agent.order)"
+                )
         recovery = dict(recovery or {})
         unknown = sorted(set(recovery) - set(names))
         if unknown:
@@ -197,6 +204,11 @@ class Orchestrator:
             ('sizing', 'risk')
         """
         return tuple(agent.name for agent in self.agents)
+
+    @property
+    def sends_orders(self) -> bool:
+        """Whether some stage sends order instructions beyond plain market orders (limits, GTC, impact cuts)."""
+        return any(getattr(agent, "sends_orders", False) for agent in self._all_agents())
 
     def _all_agents(self) -> list[Agent]:
         return [agent for stage, policy in zip(self.agents, self.recovery, strict=True)

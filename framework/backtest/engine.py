@@ -16,8 +16,6 @@ Three paths, one result (the tests hold them to the same numbers):
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from framework.agents.base import RunContext
@@ -25,7 +23,7 @@ from framework.agents.orchestrator import Orchestrator
 from framework.backtest.result import BacktestResult
 from framework.core.errors import DataError
 from framework.core.market_data import OPTIONAL_FIELDS, MarketData
-from framework.core.types import DecisionLog, ExecutionState, SignalFrame
+from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
 from framework.execution.broker import _NOISE, SimulatedBroker
 from framework.execution.portfolio import PortfolioManager
 
@@ -74,9 +72,11 @@ def run_backtest(
     orchestrator.check(RunContext(data.n_days, data.tickers, allocation, fields))
     orchestrator.prepare(data, signals)
     fill_prices = broker.fill_prices(data)
+    broker.prepare(data)
     log = DecisionLog()
     at_once = False
-    if orchestrator.supports_panel:
+    orders_mode = broker.order_path or orchestrator.sends_orders
+    if orchestrator.supports_panel and not orders_mode:
         targets = orchestrator.panel_targets(data, signals, allocation, log)
         at_once = data.complete and broker.books_at_once(targets)
         if at_once:
@@ -84,8 +84,12 @@ def run_backtest(
         else:
             books = _book_bar_by_bar(targets, data, fill_prices, broker, log)
     else:
-        books = _agent_loop(data, signals, orchestrator, broker, fill_prices, allocation, log)
+        books = _agent_loop(data, signals, orchestrator, broker, fill_prices, allocation, log, orders_mode)
     equity, cash, positions, targets, fill_quantity, fill_price, fill_cost = books
+    fill_order = broker.finalize(fill_quantity, fill_price, fill_cost)
+    model_costs = broker.model_costs_
+    if not orders_mode and model_costs.shape[1]:  # the fast path charges cost_bps alone: its costs are that model's
+        model_costs[:, 0] = fill_cost.sum(axis=1)
     close = data.marks  # positions are valued at the last price known
     trade_bar, trade_asset = fill_quantity.nonzero()
     # Frictionless fills happen at the bar's fill price itself: no need to pick them out.
@@ -102,19 +106,23 @@ def run_backtest(
         target_weights=targets,
         traded_value=np.abs(fill_quantity * fill_price).sum(axis=1),
         trade_counts=np.count_nonzero(fill_quantity, axis=1).astype(np.float64),
-        costs=np.zeros(data.n_days) if at_once else fill_cost.sum(axis=1),
+        costs=np.zeros(data.n_days) if at_once else fill_cost.sum(axis=1) + broker.carry_costs_,
         trade_bar=trade_bar.astype(np.intp),
         trade_asset=trade_asset.astype(np.intp),
         trade_quantity=fill_quantity[trade_bar, trade_asset],
         trade_price=fill_price[trade_bar, trade_asset],
         trade_cost=fill_cost[trade_bar, trade_asset],
-        **_orders(targets, equity, positions, close),
+        trade_order=fill_order[trade_bar, trade_asset],
+        orders=broker.records_.arrays(),
         exec_prices=exec_prices,
         log=log,
         next_target_weights=targets[-1].copy(),
         initial_cash=broker.initial_cash,
         agent_series=orchestrator.series(),
         agent_tables=orchestrator.outputs(data.dates, data.tickers),
+        cost_labels=broker.cost_labels,
+        model_costs=model_costs,
+        decision_close=close,
     )
 
 
@@ -133,6 +141,7 @@ class _Fills:
         n_days, n = data.shape
         self.broker, self.log, self.fill_prices = broker, log, fill_prices
         self.marks = data.marks
+        self.close = data.close
         self.gappy = ~np.isfinite(fill_prices).all(axis=1) if not data.complete else np.zeros(n_days, dtype=bool)
         last = data.last_bars
         self.endings = {int(t) + 1: np.flatnonzero(last == t) for t in np.unique(last[last < n_days - 1])}
@@ -149,7 +158,24 @@ class _Fills:
             return
         marks = self.marks[t] if self.gappy[t] else None
         quantity, price, cost = self.broker.execute(t, pending, self.fill_prices[t], books, self.log, marks)
-        if ended is None:
+        self._book(t, quantity, price, cost, ended is not None)
+
+    def fill_orders(self, t: int, proposal: TradeProposal | None, books: PortfolioManager) -> None:
+        """The order path: closings, then the broker's working orders and the orders decided at ``t - 1``."""
+        ended = self.endings.get(t)
+        if ended is not None and books.positions[ended].any():
+            closed = ended[books.positions[ended] != 0]
+            self.quantity[t], self.price[t], self.cost[t] = self.broker.close_out(t, closed, self.marks[t], books,
+                                                                                 self.log)  # fmt: skip
+        if proposal is not None or self.broker.has_working_orders:
+            quantity, price, cost = self.broker.execute_orders(
+                t, proposal, self.fill_prices[t], self.close[t], self.marks[t], books, self.log
+            )
+            self._book(t, quantity, price, cost, ended is not None)
+        self.broker.carry(t, books, self.marks[t])
+
+    def _book(self, t: int, quantity: np.ndarray, price: np.ndarray, cost: np.ndarray, closed: bool) -> None:
+        if not closed:
             self.quantity[t], self.price[t], self.cost[t] = quantity, price, cost
         else:  # an ended ticker has no price, so it has no order fill on the same bar
             traded = quantity != 0
@@ -166,8 +192,13 @@ def _agent_loop(
     fill_prices: np.ndarray,
     allocation: np.ndarray | None,
     log: DecisionLog,
+    orders_mode: bool = False,
 ) -> _Books:
-    """The full loop: fills of the previous targets, marking, then the agents' decisions, bar by bar."""
+    """The full loop: fills of the previous targets, marking, then the agents' decisions, bar by bar.
+
+    In ``orders_mode`` (limit orders, times in force, a participation cap or cost models) the broker's order
+    path books every bar, carrying the proposal's order instructions and the working orders.
+    """
     n_days, n = data.shape
     marks = data.marks
     tradable = data.tradable
@@ -183,8 +214,12 @@ def _agent_loop(
     targets = np.full((n_days, n), np.nan)
     # The loop body is the run's hot path: a few numpy calls on length-N rows, results written by index.
     pending: np.ndarray | None = None
+    decided: TradeProposal | None = None
     for t in range(n_days):
-        fills.fill(t, pending, books)
+        if orders_mode:
+            fills.fill_orders(t, decided, books)
+        else:
+            fills.fill(t, pending, books)
         row = marks[t]
         value = books.cash + float(books.positions @ row)
         equity[t] = value
@@ -200,10 +235,12 @@ def _agent_loop(
         state.positions = books.positions
         state.cash = books.cash
         state.equity = value
-        proposal = orchestrator.decide(state).target_weights
+        decision = orchestrator.decide(state)
+        proposal = decision.target_weights
         targets[t] = proposal
         # fmax ignores NaN, so the reduction is NaN only when every target is NaN: nothing to send.
         pending = None if np.isnan(np.fmax.reduce(proposal)) else proposal
+        decided = None if pending is None and decision.order_quantity is None else decision
     return equity, cash, positions, targets, fills.quantity, fills.price, fills.cost
 
 
@@ -263,16 +300,3 @@ def _book_at_once(targets: np.ndarray, fill_prices: np.ndarray, close: np.ndarra
     cash[after] = cash_after[last_fill[after]]
     equity[:] = cash + np.einsum("tn,tn->t", positions, close)
     return equity, cash, positions, targets, fill_quantity, fill_price, fill_cost
-
-
-def _orders(targets: np.ndarray, equity: np.ndarray, positions: np.ndarray, close: np.ndarray) -> dict[str, Any]:
-    """Orders sent at each close: tickers with a target, and the quantity it implied at that close."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        quantity = targets * (equity[:, None] / close) - positions
-    bar, asset = np.nonzero(~np.isnan(targets) & (quantity != 0))
-    return dict(
-        order_bar=bar.astype(np.intp),
-        order_asset=asset.astype(np.intp),
-        order_target_weight=targets[bar, asset],
-        order_quantity=quantity[bar, asset],
-    )

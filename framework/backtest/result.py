@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from framework.core.types import DecisionLog
+from framework.execution.orders import OrderRecords
 from framework.execution.portfolio import PnL, attribute_pnl
 
 if TYPE_CHECKING:
@@ -36,10 +37,11 @@ class BacktestResult:
         trade_quantity: Shares of each fill (> 0 bought, < 0 sold).
         trade_price: Execution price of each fill (slippage included).
         trade_cost: Commission of each fill.
-        order_bar: Bar whose close decided each order sent (it fills at the next bar).
-        order_asset: Column index of each order.
-        order_target_weight: Target weight of each order.
-        order_quantity: Shares of each order, estimated at the close of ``order_bar`` (> 0 to buy).
+        trade_order: The order id of each fill (every fill names its order).
+        orders: The broker's record of every order, field -> array (see
+            :class:`framework.execution.orders.OrderRecords`): ``id``, ``decision_bar``, ``end_bar``, ``asset``,
+            ``quantity`` (signed), ``order_type``, ``limit_price``, ``time_in_force``, ``status``, ``filled``
+            (signed), ``notional``, ``cost``.
         exec_prices: The price each position changed at on each bar (the fill price where a fill happened, the
             bar's fill price elsewhere), shape (days, tickers); :attr:`pnl` is computed from it when asked.
         log: Decision log of the agents and the broker.
@@ -49,6 +51,10 @@ class BacktestResult:
         agent_series: Per-bar series the agents recorded (``risk_volatility``, ``at_limit``, ``recoveries_risk``...),
             each of shape (days,).
         agent_tables: Tables the agents save with the run (``correlation``: the last correlation matrix).
+        cost_labels: The broker's cost models, one per column of ``model_costs``.
+        model_costs: What each cost model charged on each bar, shape (days, models), or None.
+        decision_close: The closes the orders were decided at (the marks of each bar), for slippage against
+            the decision; shape (days, tickers), or None.
 
     Example:
         >>> result = BacktestResult.empty(np.arange(2).astype("datetime64[D]"), ("A",), 100.0)
@@ -71,16 +77,17 @@ class BacktestResult:
     trade_quantity: np.ndarray
     trade_price: np.ndarray
     trade_cost: np.ndarray
-    order_bar: np.ndarray
-    order_asset: np.ndarray
-    order_target_weight: np.ndarray
-    order_quantity: np.ndarray
+    trade_order: np.ndarray
+    orders: dict[str, np.ndarray]
     exec_prices: np.ndarray
     log: DecisionLog
     next_target_weights: np.ndarray
     initial_cash: float
     agent_series: dict[str, np.ndarray] = field(default_factory=dict)
     agent_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cost_labels: tuple[str, ...] = ()
+    model_costs: np.ndarray | None = None
+    decision_close: np.ndarray | None = None
     _frames: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -107,8 +114,7 @@ class BacktestResult:
             positions=np.zeros((n_days, n)), close=np.ones((n_days, n)), target_weights=np.full((n_days, n), np.nan),
             traded_value=np.zeros(n_days), trade_counts=np.zeros(n_days), costs=np.zeros(n_days),
             trade_bar=none_i, trade_asset=none_i, trade_quantity=none_f, trade_price=none_f, trade_cost=none_f,
-            order_bar=none_i, order_asset=none_i, order_target_weight=none_f, order_quantity=none_f,
-            exec_prices=np.ones((n_days, n)),
+            trade_order=none_i, orders=OrderRecords().arrays(), exec_prices=np.ones((n_days, n)),
             log=DecisionLog(), next_target_weights=np.full(n, np.nan), initial_cash=initial_cash,
         )  # fmt: skip
 
@@ -296,7 +302,7 @@ class BacktestResult:
         return pd.DataFrame(self.weights(), index=pd.DatetimeIndex(self.dates, name="date"), columns=self.tickers)
 
     def trades_frame(self) -> pd.DataFrame:
-        """One row per fill: date, ticker, side, quantity (> 0), price, cost, value.
+        """One row per fill: date, ticker, side, quantity (> 0), price, cost, value and the order it fills.
 
         Returns:
             The fills in the order they were booked.
@@ -306,7 +312,7 @@ class BacktestResult:
             >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
             >>> result.trade_bar, result.trade_asset = np.array([1, 2]), np.array([0, 0])
             >>> result.trade_quantity, result.trade_price = np.array([5.0, -2.0]), np.array([10.0, 12.0])
-            >>> result.trade_cost = np.array([0.05, 0.02])
+            >>> result.trade_cost, result.trade_order = np.array([0.05, 0.02]), np.array([0, 1])
             >>> result.trades_frame()[["ticker", "side", "quantity", "price", "cost", "value"]].to_dict("records")[1]
             {'ticker': 'A', 'side': 'SELL', 'quantity': 2.0, 'price': 12.0, 'cost': 0.02, 'value': 24.0}
         """
@@ -322,36 +328,33 @@ class BacktestResult:
                 "price": self.trade_price,
                 "cost": self.trade_cost,
                 "value": np.abs(self.trade_quantity) * self.trade_price,
+                "order_id": self.trade_order,
             }
         )
 
     def orders_frame(self) -> pd.DataFrame:
-        """One row per order: decision date, ticker, side, target weight, estimated quantity at that close.
+        """One row per order, as the broker recorded it.
+
+        Columns: id, decision date, ticker, side, type, limit, time in force, quantity, status, filled quantity,
+        average price, cost and the date it ended.
 
         Returns:
-            The orders in the order they were sent.
+            The orders by id (the order of decision).
 
         Example:
+            >>> from framework.execution.orders import OrderRecords
             >>> dates = np.arange("2024-01-01", "2024-01-04", dtype="datetime64[D]")
             >>> result = BacktestResult.empty(dates, ("A", "B"), 100.0)
-            >>> result.order_bar, result.order_asset = np.array([0]), np.array([1])
-            >>> result.order_target_weight, result.order_quantity = np.array([0.4]), np.array([2.0])
-            >>> result.orders_frame().to_dict("records")
-            [{'date': Timestamp('2024-01-01 00:00:00'), 'ticker': 'B', 'side': 'BUY', 'target_weight': 0.4, \
-'quantity': 2.0}]
+            >>> records = OrderRecords()
+            >>> records.append(id=np.array([0]), decision_bar=np.array([0]), end_bar=np.array([1]),
+            ...                asset=np.array([1]), quantity=np.array([2.0]), order_type=np.array([0]),
+            ...                limit_price=np.array([np.nan]), time_in_force=np.array([0]), status=np.array([0]),
+            ...                filled=np.array([2.0]), notional=np.array([20.0]), cost=np.array([0.0]))
+            >>> result.orders = records.arrays()
+            >>> result.orders_frame()[["ticker", "side", "type", "status", "filled_quantity", "average_price"]].values
+            array([['B', 'BUY', 'market', 'filled', 2.0, 10.0]], dtype=object)
         """
-        import pandas as pd
-
-        names = np.array(self.tickers, dtype=object)
-        return pd.DataFrame(
-            {
-                "date": pd.to_datetime(self.dates[self.order_bar]),
-                "ticker": names[self.order_asset],
-                "side": np.where(self.order_quantity > 0, "BUY", "SELL"),
-                "target_weight": self.order_target_weight,
-                "quantity": np.abs(self.order_quantity),
-            }
-        )
+        return OrderRecords([self.orders]).frame(self.dates, self.tickers)
 
     def decisions_frame(self) -> pd.DataFrame:
         """The decision log: date, bar, agent, ticker, before, after, reason.

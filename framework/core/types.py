@@ -50,6 +50,13 @@ class TradeProposal:
         confidence: Shape (tickers,), in [0, 1]: how sure the signal behind each target is (set by sizing from
             the combined confidence), or None.
         reasoning: The last agent's reason for these targets, in words.
+        order_type: Per ticker, 0 for a market order, 1 for a limit order; None: market orders.
+        limit_price: Per ticker, the limit of a limit order (NaN for market orders), or None.
+        time_in_force: Per ticker, 0 for DAY (the order lives for its fill bar), 1 for GTC (it works until
+            filled, replaced or too old); None: DAY.
+        order_quantity: Per ticker, signed shares to trade, fixed at the decision (NaN: the target weight is
+            resolved at the fill price, as market orders do); None: all resolved at the fill price.
+        max_fill: Per ticker, the most shares one bar may fill (a market-impact cut; inf: no cap); None: no cap.
 
     Example:
         >>> proposal = TradeProposal(np.array([0.5, np.nan]))
@@ -60,6 +67,19 @@ class TradeProposal:
     target_weights: np.ndarray
     confidence: np.ndarray | None = None
     reasoning: str = ""
+    order_type: np.ndarray | None = None
+    limit_price: np.ndarray | None = None
+    time_in_force: np.ndarray | None = None
+    order_quantity: np.ndarray | None = None
+    max_fill: np.ndarray | None = None
+
+    @property
+    def has_instructions(self) -> bool:
+        """Whether the proposal carries order instructions beyond plain market orders for its targets."""
+        return any(
+            value is not None
+            for value in (self.order_type, self.limit_price, self.time_in_force, self.order_quantity, self.max_fill)
+        )
 
 
 def held_weights(target_weights: np.ndarray, current_weights: np.ndarray) -> np.ndarray:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from framework.core.checks import check_bool, check_choice, check_number
+from framework.core.checks import check_bool, check_choice, check_int, check_number
 from framework.core.component import Component
-from framework.core.errors import ConfigError
+from framework.core.errors import AgentError, ConfigError
 from framework.core.market_data import MarketData
-from framework.core.types import DecisionLog
+from framework.core.types import DecisionLog, TradeProposal
+from framework.execution.costs import CostContext, CostModel, ProportionalCost
+from framework.execution.orders import (
+    CANCELLED,
+    DAY,
+    EXPIRED,
+    FILLED,
+    GTC,
+    LIMIT,
+    MARKET,
+    PARTIAL,
+    REJECTED,
+    OrderRecords,
+    WorkingOrders,
+)
 from framework.execution.portfolio import PortfolioManager
 
 _FILL_PRICES = ("auto", "open", "close")
@@ -51,6 +66,19 @@ class SimulatedBroker(Component):
     pays ``cost_bps`` of its notional. A trade worth less than 1e-12 of the equity (the rounding residue of
     rebalancing a position to its own weight) is not made.
 
+    **Orders** (see :mod:`framework.execution.orders` and the README's table of fill rules). Plain market
+    orders for target weights take the fast path above. Limit orders, times in force, a participation cap or
+    cost models take the order path (:meth:`execute_orders`), where the broker keeps working orders, fills them
+    on the fill bar's open, high, low and close, and writes a record of every order:
+
+    - a market order fills at the fill price (open or close) with slippage;
+    - a buy limit fills when the bar's low reaches the limit, at the better of the open and the limit (a sell
+      limit mirrors it on the high); with close-only data the close stands for the whole bar;
+    - a fill is at most ``max_participation`` of the fill bar's volume, and at most the order's ``max_fill``
+      (its market-impact cut); the rest follows the order's time in force: a DAY order expires at the end of
+      its bar, a GTC order keeps working until it fills, is replaced by a newer decision for the ticker, or
+      reaches ``gtc_max_age`` bars.
+
     Args:
         initial_cash: Starting cash, > 0.
         cost_bps: Commission in basis points of traded notional, >= 0.
@@ -59,6 +87,10 @@ class SimulatedBroker(Component):
             the current position so a target is never overshot.
         fill_price: ``auto`` (open if the data has it, else close), ``open`` (requires opens) or ``close``.
         min_trade_value: Trades smaller than this notional are skipped (0 trades everything), >= 0.
+        costs: Cost models charged on top of ``cost_bps`` (see :mod:`framework.execution.costs`), or None.
+        max_participation: Largest fill as a fraction of the fill bar's volume, in (0, 1], or None (no cap;
+            also when the data has no volume, which the run says once).
+        gtc_max_age: Bars after which a GTC order still working is cancelled, >= 1.
 
     Raises:
         ConfigError: For a parameter out of range.
@@ -79,6 +111,9 @@ class SimulatedBroker(Component):
         fractional_shares: bool = True,
         fill_price: str = "auto",
         min_trade_value: float = 0.0,
+        costs: Sequence[CostModel] | None = None,
+        max_participation: float | None = None,
+        gtc_max_age: int = 20,
     ) -> None:
         self.initial_cash = initial_cash
         self.cost_bps = cost_bps
@@ -86,13 +121,78 @@ class SimulatedBroker(Component):
         self.fractional_shares = fractional_shares
         self.fill_price = fill_price
         self.min_trade_value = min_trade_value
+        self.costs = costs
+        self.max_participation = max_participation
+        self.gtc_max_age = gtc_max_age
         check_number("broker.initial_cash", initial_cash, minimum=0, exclusive_minimum=True)
         for key in ("cost_bps", "slippage_bps", "min_trade_value"):
             check_number(f"broker.{key}", getattr(self, key), minimum=0)
         check_bool("broker.fractional_shares", fractional_shares)
         check_choice("broker.fill_price", fill_price, _FILL_PRICES)
+        if costs is not None:
+            if isinstance(costs, (str, bytes)) or not isinstance(costs, Sequence):
+                raise ConfigError(f"broker.costs: must be a list of cost models ({{_target_: ...}}), got {costs!r}")
+            for index, model in enumerate(costs):
+                if not isinstance(model, CostModel):
+                    raise ConfigError(
+                        f"broker.costs.{index}: expected a cost model (framework.execution.costs), got {model!r}"
+                    )
+        if max_participation is not None:
+            check_number("broker.max_participation", max_participation, minimum=0, exclusive_minimum=True, maximum=1)
+        check_int("broker.gtc_max_age", gtc_max_age)
         self._slip = slippage_bps * 1e-4
         self._cost_rate = cost_bps * 1e-4
+        self._models: list[CostModel] = ([ProportionalCost(cost_bps)] if cost_bps else []) + list(costs or [])
+
+    @property
+    def order_path(self) -> bool:
+        """Whether every bar goes through the order path (cost models or a participation cap are set)."""
+        return bool(self.costs) or self.max_participation is not None
+
+    @property
+    def cost_labels(self) -> tuple[str, ...]:
+        """The labels of the cost models charged on the order path (``proportional`` for ``cost_bps``)."""
+        return tuple(model.label for model in self._models)
+
+    def prepare(self, data: MarketData, periods_per_year: int = 252) -> None:
+        """Set up a run over ``data``: working orders, order records and the cost models' causal estimates.
+
+        Args:
+            data: The run's data.
+            periods_per_year: Bars per year, for holding costs.
+
+        Raises:
+            ConfigError: When a cost model needs data fields the data does not have.
+
+        Example:
+            >>> close = np.array([[10.0], [11.0]])
+            >>> broker = SimulatedBroker()
+            >>> broker.prepare(MarketData(np.arange(2).astype("datetime64[D]"), ("A",), close))
+            >>> len(broker.records_), broker.model_costs_.shape
+            (0, (2, 0))
+        """
+        for index, model in enumerate(self.costs or []):
+            model.check(data, f"broker.costs.{index}")
+        window = max([getattr(model, "window", 20) for model in self._models] or [20])
+        needs_context = any(model.requires for model in self._models)
+        self._context = CostContext.of(data, window) if needs_context else None
+        self._book = WorkingOrders(data.n_tickers)
+        self.records_ = OrderRecords()
+        self.model_costs_ = np.zeros((data.n_days, len(self._models)))
+        self.fill_orders_ = np.full(data.shape, -1, dtype=np.int64)
+        self.carry_costs_ = np.zeros(data.n_days)
+        self._periods_per_year = periods_per_year
+        self._holding = [m for m in self._models if type(m).holding_costs is not CostModel.holding_costs]
+        self._bar_fields = {name: data.field(name) for name in ("open", "high", "low", "volume") if data.has(name)}
+        self._volume_cap = self.max_participation is not None and data.has("volume")
+        self._said_close_only = False
+        self._said_no_volume = False
+        self.intended_ = np.zeros(data.shape)
+
+    @property
+    def has_working_orders(self) -> bool:
+        """Whether some order is still working (a GTC order, or one cut by a cap)."""
+        return bool(self._book.active.any()) if hasattr(self, "_book") else False
 
     def open_books(self, tickers: tuple[str, ...]) -> PortfolioManager:
         """Fresh books with ``initial_cash`` and no positions."""
@@ -177,6 +277,9 @@ class SimulatedBroker(Component):
         if small.any():
             delta[small] = 0.0
             notional[small] = 0.0
+        intended = getattr(self, "intended_", None)
+        if intended is not None:
+            intended[bar] = delta  # the orders of this bar, before any scaling for cash
         cost_rate = self._cost_rate
         net_value = float(notional.sum())
         # Cash is short when buys and their costs exceed the cash plus what the sells bring in. Without costs
@@ -228,6 +331,8 @@ class SimulatedBroker(Component):
         if blocked.size:
             log.record(bar, "broker", blocked, books.positions[blocked], books.positions[blocked],
                        "not tradable on this bar (no price): the order was not filled", phase=0)  # fmt: skip
+            if hasattr(self, "_book"):
+                self._reject(bar, blocked, wanted[blocked])
         return np.where(missing, np.nan, target_weights), valued
 
     def close_out(
@@ -267,7 +372,331 @@ class SimulatedBroker(Component):
         books.costs += total_cost
         log.record(bar, "broker", columns, -quantities[columns], 0.0,
                    "data ends: position closed at the last price", phase=0)  # fmt: skip
+        if hasattr(self, "_book"):
+            ids = self._record_filled(bar, columns, quantities[columns], marks[columns], costs[columns])
+            self.fill_orders_[bar, columns] = ids
+            if self.model_costs_.shape[1] and self._cost_rate:
+                self.model_costs_[bar, 0] += total_cost
         return Fills(quantities, marks.copy(), costs)
+
+    def _record_filled(
+        self, bar: int, columns: np.ndarray, quantities: np.ndarray, prices: np.ndarray, costs: np.ndarray
+    ) -> np.ndarray:
+        """Record market orders the broker made and filled at once on ``bar`` (closing a delisted position)."""
+        ids = np.arange(self._book.next_id, self._book.next_id + columns.size)
+        self._book.next_id += columns.size
+        self.records_.append(
+            id=ids, decision_bar=np.full(columns.size, bar, dtype=np.int64), end_bar=np.full(columns.size, bar),
+            asset=columns.astype(np.int64), quantity=quantities.copy(), order_type=np.full(columns.size, MARKET),
+            limit_price=np.full(columns.size, np.nan), time_in_force=np.full(columns.size, DAY),
+            status=np.full(columns.size, FILLED), filled=quantities.copy(), notional=np.abs(quantities * prices),
+            cost=costs.copy(),
+        )  # fmt: skip
+        return ids
+
+    def _reject(self, bar: int, columns: np.ndarray, quantities: np.ndarray) -> None:
+        """Record orders that never worked: their ticker had no price on the bar they were to fill."""
+        count = columns.size
+        ids = np.arange(self._book.next_id, self._book.next_id + count)
+        self._book.next_id += count
+        self.records_.append(
+            id=ids, decision_bar=np.full(count, bar - 1, dtype=np.int64), end_bar=np.full(count, bar),
+            asset=columns.astype(np.int64), quantity=np.nan_to_num(quantities), order_type=np.full(count, MARKET),
+            limit_price=np.full(count, np.nan), time_in_force=np.full(count, DAY), status=np.full(count, REJECTED),
+            filled=np.zeros(count), notional=np.zeros(count), cost=np.zeros(count),
+        )  # fmt: skip
+
+    def execute_orders(
+        self,
+        bar: int,
+        proposal: TradeProposal | None,
+        fill_prices: np.ndarray,
+        close: np.ndarray,
+        marks: np.ndarray,
+        books: PortfolioManager,
+        log: DecisionLog,
+    ) -> Fills:
+        """The order path: open the orders decided at ``bar - 1``, fill the working orders on ``bar``, end them.
+
+        Args:
+            bar: The fill bar (call :meth:`prepare` first).
+            proposal: The proposal decided at the close of ``bar - 1`` (targets and order instructions), or None.
+            fill_prices: This bar's market fill prices (open or close), NaN where a ticker does not trade.
+            close: This bar's closes (NaN where a ticker does not trade).
+            marks: The last known price of each ticker (to value positions).
+            books: The books; updated in place.
+            log: Where replacements, expiries, cuts and scalings are recorded.
+
+        Returns:
+            The fills of this bar; their orders are in ``fill_orders_[bar]``, the records in ``records_``.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A",), np.array([[10.0], [10.0], [9.0]]))
+            >>> broker = SimulatedBroker(initial_cash=1000.0)
+            >>> broker.prepare(data)
+            >>> books, log = broker.open_books(("A",)), DecisionLog()
+            >>> limit = TradeProposal(np.array([0.5]), order_type=np.array([1]), limit_price=np.array([9.5]),
+            ...                       time_in_force=np.array([1]), order_quantity=np.array([50.0]))
+            >>> broker.execute_orders(1, limit, data.close[1], data.close[1], data.close[1], books, log).quantities
+            array([0.])
+            >>> broker.execute_orders(2, None, data.close[2], data.close[2], data.close[2], books, log).quantities
+            array([50.])
+            >>> broker.records_.frame(data.dates, data.tickers)[["status", "filled_quantity", "average_price"]].values
+            array([['filled', 50.0, 9.0]], dtype=object)
+        """
+        book = self._book
+        positions = books.positions
+        missing = np.isnan(fill_prices)
+        valued = np.where(missing, np.where(marks > 0, marks, 1.0), fill_prices)
+        equity = books.cash + float(positions @ valued)
+        if proposal is not None:
+            self._open_orders(bar, proposal, missing, valued, equity, books, log)
+        active = np.flatnonzero(book.active)
+        quantities, prices, costs = np.zeros(positions.shape), fill_prices.copy(), np.zeros(positions.shape)
+        if not active.size:
+            return Fills(quantities, np.where(missing, valued, fill_prices), costs)
+        remaining = book.remaining[active]
+        limit = book.limit_price[active]
+        kind = book.order_type[active]
+        tradable = ~missing[active]
+        reference = self._bar_price("open", bar, active, fill_prices)  # the bar's first price
+        low = self._bar_price("low", bar, active, close)
+        high = self._bar_price("high", bar, active, close)
+        buy = remaining > 0
+        with np.errstate(invalid="ignore"):
+            reached = np.where(buy, low <= limit, high >= limit)
+            limit_price = np.where(buy, np.minimum(reference, limit), np.maximum(reference, limit))
+        market_price = fill_prices[active]
+        if self._slip:
+            market_price = market_price * (1.0 + self._slip * np.sign(remaining))
+        is_market = kind == MARKET
+        eligible = tradable & (is_market | reached)
+        price = np.where(is_market, market_price, limit_price)
+        size = np.minimum(np.abs(remaining), book.max_fill[active])
+        if self._volume_cap:
+            volume = self._bar_fields["volume"][bar, active]
+            size = np.minimum(size, np.nan_to_num(volume, nan=0.0) * self.max_participation)
+        elif self.max_participation is not None and not self._said_no_volume:
+            self._said_no_volume = True
+            log.record(bar, "broker", -1, np.nan, np.nan,
+                       "broker.max_participation is ignored: this data has no volume", phase=0)  # fmt: skip
+        if (kind == LIMIT).any() and not self._said_close_only and "low" not in self._bar_fields:
+            self._said_close_only = True
+            log.record(bar, "broker", -1, np.nan, np.nan,
+                       "limit orders are checked against each fill bar's close: this data has no open, high, "
+                       "low", phase=0)  # fmt: skip
+        filled = np.where(eligible, np.sign(remaining) * size, 0.0)
+        if not self.fractional_shares:
+            filled = np.trunc(filled)
+        notional = filled * np.where(eligible, price, 0.0)
+        floor = max(self.min_trade_value, _NOISE * abs(equity))
+        filled[np.abs(notional) < floor] = 0.0
+        quantities[active] = filled
+        prices[active] = np.where(filled != 0, price, prices[active])
+        prices = np.where(np.isnan(prices), valued, prices)
+        quantities, costs = self._pay(bar, quantities, prices, equity, books, log)
+        filled = quantities[active]
+        traded = active[filled != 0]
+        self.fill_orders_[bar, traded] = book.id[traded]
+        book.remaining[active] -= filled
+        book.filled[active] += filled
+        book.notional[active] += np.abs(filled * prices[active])
+        book.cost[active] += costs[active]
+        self._end_orders(bar, active, log)
+        return Fills(quantities, prices, costs)
+
+    def _bar_price(self, name: str, bar: int, columns: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+        """The bar's ``name`` price of ``columns`` (open, high, low), or ``fallback`` when the data has none."""
+        values = self._bar_fields.get(name)
+        return fallback[columns] if values is None else values[bar, columns]
+
+    def _open_orders(
+        self,
+        bar: int,
+        proposal: TradeProposal,
+        missing: np.ndarray,
+        valued: np.ndarray,
+        equity: float,
+        books: PortfolioManager,
+        log: DecisionLog,
+    ) -> None:
+        """Turn the proposal of ``bar - 1`` into orders; a new order for a ticker replaces its working order."""
+        book = self._book
+        targets = proposal.target_weights
+        given = proposal.order_quantity
+        explicit = ~np.isnan(targets) if given is None else ~np.isnan(targets) | ~np.isnan(given)
+        columns = np.flatnonzero(explicit)
+        if not columns.size:
+            return
+        replaced = columns[book.active[columns]]
+        if replaced.size:
+            status = np.where(book.filled[replaced] != 0, PARTIAL, CANCELLED)
+            log.record(bar, "broker", replaced, book.remaining[replaced], 0.0,
+                       "working order replaced by a newer decision", phase=0)  # fmt: skip
+            book.end(replaced, status, bar, self.records_)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            from_target = targets[columns] * (equity / valued[columns]) - books.positions[columns]
+        quantity = from_target if given is None else np.where(np.isnan(given[columns]), from_target, given[columns])
+        quantity = np.nan_to_num(quantity)
+        if not self.fractional_shares:
+            quantity = np.trunc(quantity)
+        floor = max(self.min_trade_value, _NOISE * abs(equity))
+        worth = np.abs(quantity * valued[columns]) >= floor
+        columns, quantity = columns[worth], quantity[worth]
+        untradable = missing[columns]
+        if untradable.any():
+            blocked = columns[untradable]
+            log.record(bar, "broker", blocked, books.positions[blocked], books.positions[blocked],
+                       "not tradable on this bar (no price): the order was not filled", phase=0)  # fmt: skip
+            self._reject(bar, blocked, quantity[untradable])
+            columns, quantity = columns[~untradable], quantity[~untradable]
+        if not columns.size:
+            return
+
+        def pick(values: np.ndarray | None, default: float) -> np.ndarray:
+            return np.full(columns.size, default) if values is None else values[columns]
+
+        kind = pick(proposal.order_type, MARKET).astype(np.int64)
+        limit = np.where(kind == LIMIT, pick(proposal.limit_price, np.nan), np.nan)
+        if np.isnan(limit[kind == LIMIT]).any():
+            raise AgentError(f"bar {bar - 1}: a limit order without a limit price; set limit_price with order_type")
+        tif = pick(proposal.time_in_force, DAY).astype(np.int64)
+        cap = np.nan_to_num(pick(proposal.max_fill, np.inf), nan=np.inf)
+        book.open(columns, bar - 1, quantity, kind, limit, tif, cap)
+
+    def _pay(
+        self, bar: int, quantities: np.ndarray, prices: np.ndarray, equity: float, books: PortfolioManager,
+        log: DecisionLog,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Charge the cost models on the fills, scaling buys down when cash is short; book the result."""
+        costs, by_model = self._costs(bar, quantities, prices)
+        for _ in range(3):  # a minimum charge per fill can need a second look after scaling
+            notional = quantities * prices
+            net = float(notional.sum())
+            need = float(np.maximum(notional, 0.0).sum())
+            available = books.cash - (net - need) - float(costs.sum())  # cash + sells - all costs
+            if need <= available + 1e-12 * equity or need == 0:
+                break
+            scale = max(available, 0.0) / need
+            buys = quantities > 0
+            quantities = quantities.copy()
+            quantities[buys] *= scale
+            if not self.fractional_shares:
+                quantities[buys] = np.floor(quantities[buys])
+            log.record(bar, "broker", -1, need, need * scale, f"buys scaled by {scale:.6f}: not enough cash", phase=0)
+            costs, by_model = self._costs(bar, quantities, prices)
+        total = float(costs.sum())
+        books.positions = books.positions + quantities
+        books.cash -= float((quantities * prices).sum()) + total
+        books.costs += total
+        if by_model.size:
+            self.model_costs_[bar] += by_model
+        return quantities, costs
+
+    def _costs(self, bar: int, quantities: np.ndarray, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each ticker's cost of the fills, and each model's total."""
+        if not self._models:
+            return np.zeros(quantities.shape), np.zeros(0)
+        per_model = [model.fill_costs(bar, quantities, prices, self._context) for model in self._models]
+        return np.sum(per_model, axis=0), np.array([float(c.sum()) for c in per_model])
+
+    def _end_orders(self, bar: int, active: np.ndarray, log: DecisionLog) -> None:
+        """End the orders that filled, the DAY orders with something left, and the GTC orders too old."""
+        book = self._book
+        remaining = book.remaining[active]
+        done = np.abs(remaining) <= 1e-9 * np.abs(book.quantity[active])
+        if not self.fractional_shares:
+            done |= np.abs(remaining) < 1.0
+        book.end(active[done], FILLED, bar, self.records_)
+        left = active[~done]
+        if not left.size:
+            return
+        book.age[left] += 1
+        day = left[book.time_in_force[left] == DAY]
+        old = left[(book.time_in_force[left] == GTC) & (book.age[left] >= self.gtc_max_age)]
+        for ended, reason in ((day, "DAY order expired"), (old, f"GTC order cancelled after {self.gtc_max_age} bars")):
+            if ended.size:
+                some = book.filled[ended] != 0
+                log.record(bar, "broker", ended, book.remaining[ended], 0.0,
+                           f"{reason}: {{value:g}} share(s) not filled", values=np.abs(book.remaining[ended]),
+                           phase=0)  # fmt: skip
+                book.end(ended, np.where(some, PARTIAL, EXPIRED), bar, self.records_)
+
+    def carry(self, bar: int, books: PortfolioManager, marks: np.ndarray) -> float:
+        """Charge the holding costs of bar ``bar`` (borrow fees on shorts); returns what was charged.
+
+        Args:
+            bar: The bar.
+            books: The books; cash and costs updated in place.
+            marks: The positions' prices.
+
+        Returns:
+            The total charged.
+
+        Example:
+            >>> from framework.execution.costs import BorrowFee
+            >>> broker = SimulatedBroker(initial_cash=1000.0, costs=[BorrowFee(annual_bps=2520)])
+            >>> broker.prepare(MarketData(np.arange(2).astype("datetime64[D]"), ("A",), np.array([[10.0], [10.0]])))
+            >>> books = broker.open_books(("A",))
+            >>> books.positions = np.array([-10.0])
+            >>> broker.carry(1, books, np.array([10.0]))
+            0.1
+        """
+        if not self._holding or not (books.positions < 0).any():
+            return 0.0
+        total = 0.0
+        for model in self._holding:
+            charged = float(model.holding_costs(books.positions, marks, self._periods_per_year).sum())
+            self.model_costs_[bar, self._models.index(model)] += charged
+            total += charged
+        books.cash -= total
+        books.costs += total
+        self.carry_costs_[bar] += total
+        return total
+
+    def finalize(self, fill_quantity: np.ndarray, fill_price: np.ndarray, fill_cost: np.ndarray) -> np.ndarray:
+        """End the run's order records and number the orders in the order of decision.
+
+        Orders still working end as they are; the market orders of the fast path (whose fills are their records)
+        join the others.
+
+        Args:
+            fill_quantity: The run's fills, shape (days, tickers).
+            fill_price: Their prices.
+            fill_cost: Their costs.
+
+        Returns:
+            The order id of every fill, shape (days, tickers), -1 where nothing filled; ``records_`` then holds
+            the orders with those ids.
+        """
+        book = self._book
+        n_days = fill_quantity.shape[0]
+        working = np.flatnonzero(book.active)
+        if working.size:  # still working at the end of the data
+            book.end(working, np.where(book.filled[working] != 0, PARTIAL, EXPIRED), n_days - 1, self.records_)
+        fast = (self.fill_orders_ < 0) & ((self.intended_ != 0) | (fill_quantity != 0))
+        bar, asset = np.nonzero(fast)
+        if bar.size:
+            ordered = np.where(self.intended_[bar, asset] != 0, self.intended_[bar, asset], fill_quantity[bar, asset])
+            filled = fill_quantity[bar, asset]
+            complete = np.abs(filled - ordered) <= 1e-9 * np.abs(ordered)
+            ids = np.arange(book.next_id, book.next_id + bar.size)
+            book.next_id += bar.size
+            self.records_.append(
+                id=ids, decision_bar=np.maximum(bar - 1, 0), end_bar=bar, asset=asset, quantity=ordered,
+                order_type=np.full(bar.size, MARKET), limit_price=np.full(bar.size, np.nan),
+                time_in_force=np.full(bar.size, DAY), status=np.where(complete, FILLED, PARTIAL), filled=filled,
+                notional=np.abs(filled * fill_price[bar, asset]), cost=fill_cost[bar, asset],
+            )  # fmt: skip
+            self.fill_orders_[bar, asset] = np.where(filled != 0, ids, -1)
+        records = self.records_.arrays()
+        order = np.lexsort((records["id"], records["asset"], records["decision_bar"]))
+        renumber = np.full(book.next_id + 1, -1, dtype=np.int64)
+        renumber[records["id"][order]] = np.arange(order.size)
+        merged = {name: values[order] for name, values in records.items()}
+        merged["id"] = np.arange(order.size)
+        self.records_ = OrderRecords([merged])
+        return np.where(self.fill_orders_ >= 0, renumber[np.maximum(self.fill_orders_, 0)], -1)
 
     def _scale_buys(
         self,

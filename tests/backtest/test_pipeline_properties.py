@@ -79,7 +79,7 @@ PIPELINES: list[tuple[str, list[str]]] = [
             "agent.sizing.adaptive=true",
             "agent.sizing.max_position_size=0.2",
             "agent/risk=limits",
-            "agent.order=[sizing,risk,selection,correlation]",
+            "agent.order=[sizing,risk,selection,correlation,execution]",
         ],
     ),  # fmt: skip
 ]

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from framework.agents import (
     CorrelationLimit,
     EqualWeightSizing,
+    ExecutionRules,
     InverseVolatilitySizing,
     NoOp,
     RiskLimits,
@@ -208,11 +209,13 @@ class TestBuildPipeline:
         agent = composed_agent(["agent/sizing=risk_parity", "agent/selection=top_k", "agent/correlation=threshold",
                                 "agent/risk=limits", "agent.max_gross_exposure=3"])  # fmt: skip
         pipeline = build_pipeline(agent)
-        assert pipeline.stage_names == ("sizing", "selection", "correlation", "risk")
-        assert [type(a) for a in pipeline.agents] == [RiskParitySizing, TopKSelection, CorrelationLimit, RiskLimits]
+        assert pipeline.stage_names == ("sizing", "selection", "correlation", "risk", "execution")
+        assert [type(a) for a in pipeline.agents] == [
+            RiskParitySizing, TopKSelection, CorrelationLimit, RiskLimits, ExecutionRules
+        ]  # fmt: skip
         assert pipeline.max_gross_exposure == 3
         assert [a.name for a in pipeline.recovery[0].agents()] == ["sizing.fallback", "sizing.fallback.fallback"]
 
     def test_composed_order_override(self, composed_agent: Any) -> None:
-        agent = composed_agent(["agent.order=[risk,sizing,correlation,selection]"])
-        assert build_pipeline(agent).stage_names == ("risk", "sizing", "correlation", "selection")
+        agent = composed_agent(["agent.order=[risk,sizing,correlation,selection,execution]"])
+        assert build_pipeline(agent).stage_names == ("risk", "sizing", "correlation", "selection", "execution")

@@ -334,4 +334,7 @@ class TestSimulatedBroker:
             "fractional_shares": False,
             "fill_price": "close",
             "min_trade_value": 3,
+            "costs": None,
+            "max_participation": None,
+            "gtc_max_age": 20,
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import sys
 from pathlib import Path
 
@@ -272,6 +273,12 @@ def run_cli(args: list[str], out: Path) -> tuple[int, str]:
     argv = ["framework", *args, *([] if tracked or "tracking.enabled=yes" in args else ["tracking=none"]),
             f"hydra.run.dir={out}", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled"]  # fmt: skip
     saved = sys.argv
+    # Hydra configures logging for the job (disabling existing loggers): restore it for the tests that follow.
+    loggers = {name: (lg.disabled, lg.level, list(lg.handlers), lg.propagate)
+               for name, lg in logging.Logger.manager.loggerDict.items() if isinstance(lg, logging.Logger)}  # fmt: skip
+    root = logging.getLogger()
+    root_state = (root.level, list(root.handlers), list(root.filters))
+    factory = logging.getLogRecordFactory()
     errors, printed = io.StringIO(), io.StringIO()
     try:
         sys.argv = argv
@@ -279,6 +286,11 @@ def run_cli(args: list[str], out: Path) -> tuple[int, str]:
             code = main()
     finally:
         sys.argv = saved
+        for name, (disabled, level, handlers, propagate) in loggers.items():
+            logger = logging.getLogger(name)
+            logger.disabled, logger.level, logger.handlers, logger.propagate = disabled, level, handlers, propagate
+        root.level, root.handlers, root.filters = root_state[0], root_state[1], root_state[2]
+        logging.setLogRecordFactory(factory)
     return code, errors.getvalue()
 
 

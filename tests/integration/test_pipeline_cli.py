@@ -82,11 +82,11 @@ class TestStageOptions:
 
         from framework.config.pipeline import build_pipeline
 
-        cfg = compose_config(["agent=risk_managed", "agent.order=[sizing,risk,correlation,selection]"])
+        cfg = compose_config(["agent=risk_managed", "agent.order=[sizing,risk,correlation,selection,execution]"])
         agent = OmegaConf.to_container(cfg.agent, resolve=True)
-        assert build_pipeline(agent).stage_names == ("sizing", "risk", "correlation", "selection")  # type: ignore[arg-type]
+        assert build_pipeline(agent).stage_names == ("sizing", "risk", "correlation", "selection", "execution")  # type: ignore[arg-type]
         default = OmegaConf.to_container(compose_config([]).agent, resolve=True)
-        assert build_pipeline(default).stage_names == ("sizing", "selection", "correlation", "risk")  # type: ignore[arg-type]
+        assert build_pipeline(default).stage_names == ("sizing", "selection", "correlation", "risk", "execution")  # type: ignore[arg-type]
 
 
 class TestSweeps:
