@@ -93,12 +93,22 @@ class ExecutionRules(Agent):
 
     @property
     def sends_orders(self) -> bool:
-        """Whether the agent sends anything but plain market orders (then the broker keeps working orders)."""
+        """Whether the agent sends anything but plain market orders (then the broker keeps working orders).
+
+        Example:
+            >>> ExecutionRules().sends_orders, ExecutionRules(default_order_type="limit").sends_orders
+            (False, True)
+        """
         return self._limit or self._tif != 0 or self.market_impact_limit is not None
 
     @property
     def supports_panel(self) -> bool:
-        """Plain market orders: the targets pass through."""
+        """Plain market orders: the targets pass through.
+
+        Example:
+            >>> ExecutionRules().supports_panel, ExecutionRules(time_in_force="GTC").supports_panel
+            (True, False)
+        """
         return not self.sends_orders
 
     def panel_targets(
@@ -109,11 +119,40 @@ class ExecutionRules(Agent):
         allocation: np.ndarray | None,
         log: DecisionLog,
     ) -> np.ndarray:
-        """Plain market orders: the previous stage's targets as they are."""
+        """Plain market orders: the previous stage's targets as they are.
+
+        Args:
+            previous: The previous stage's targets, shape (days, tickers).
+            data: The panel.
+            signals: The combined signals.
+            allocation: The portfolio's allocation, or None.
+            log: The run's decision log.
+
+        Returns:
+            ``previous``.
+
+        Example:
+            >>> targets = np.ones((2, 1))
+            >>> ExecutionRules().panel_targets(targets, None, None, None, DecisionLog()) is targets
+            True
+        """
         return previous
 
     def prepare(self, data: MarketData, signals: SignalFrame | None) -> None:
-        """Estimate, once for the run, how many shares each bar can absorb within the impact limit."""
+        """Estimate, once for the run, how many shares each bar can absorb within the impact limit.
+
+        Args:
+            data: The run's data (its volume, if any, and its returns).
+            signals: Not used.
+
+        Example:
+            >>> close = np.array([[10.0], [10.2], [10.0], [10.3]])
+            >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A",), close, volume=np.full((4, 1), 1e6))
+            >>> agent = ExecutionRules(market_impact_limit=0.005, impact_window=2)
+            >>> agent.prepare(data, None)
+            >>> agent._capacity[:, 0].round(0).tolist()  # shares within 50 bps of impact (none known on bar 0)
+            [inf, 125000.0, 31872.0, 20317.0]
+        """
         self._capacity = None
         self._said = False
         if self.market_impact_limit is None or not data.has("volume"):
@@ -127,7 +166,21 @@ class ExecutionRules(Agent):
         self._capacity = np.where(np.isnan(capacity), np.inf, capacity)  # no estimate yet: no cut
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
-        """Set the order instructions of the bar's targets (see the module docstring)."""
+        """Set the order instructions of the bar's targets (see the module docstring).
+
+        Args:
+            proposal: The final targets.
+            state: The decision bar's state (closes, positions, equity).
+
+        Returns:
+            The proposal with its order instructions; the same proposal for plain market orders.
+
+        Example:
+            >>> state = ExecutionState.empty(("A",))
+            >>> state.bar, state.close, state.positions, state.equity = 0, np.array([20.0]), np.zeros(1), 100.0
+            >>> ExecutionRules(default_order_type="limit").propose(TradeProposal(np.array([1.0])), state).limit_price
+            array([20.2])
+        """
         if not self.sends_orders:
             return proposal
         targets = proposal.target_weights

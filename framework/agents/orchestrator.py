@@ -207,7 +207,13 @@ class Orchestrator:
 
     @property
     def sends_orders(self) -> bool:
-        """Whether some stage sends order instructions beyond plain market orders (limits, GTC, impact cuts)."""
+        """Whether some stage sends order instructions beyond plain market orders (limits, GTC, impact cuts).
+
+        Example:
+            >>> from framework.agents import EqualWeightSizing, ExecutionRules
+            >>> Orchestrator({"sizing": EqualWeightSizing(), "execution": ExecutionRules()}).sends_orders
+            False
+        """
         return any(getattr(agent, "sends_orders", False) for agent in self._all_agents())
 
     def _all_agents(self) -> list[Agent]:

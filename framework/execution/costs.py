@@ -62,6 +62,12 @@ class CostContext:
 
         Returns:
             The context.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A",), np.array([[10.0], [11.0], [10.0]]))
+            >>> context = CostContext.of(data, window=2)
+            >>> context.volume is None, bool(np.isnan(context.volatility[1, 0]))
+            (True, True)
         """
         from framework.stats.rolling import rolling_std, sma
 
@@ -103,6 +109,10 @@ class CostModel(Component):
 
         Returns:
             Shape (tickers,), >= 0.
+
+        Example:
+            >>> CostModel().fill_costs(0, np.array([5.0]), np.array([10.0]), None).tolist()
+            [0.0]
         """
         return np.zeros(quantities.shape)
 
@@ -116,6 +126,10 @@ class CostModel(Component):
 
         Returns:
             Shape (tickers,), >= 0.
+
+        Example:
+            >>> CostModel().holding_costs(np.array([-5.0]), np.array([10.0]), 252).tolist()
+            [0.0]
         """
         return np.zeros(positions.shape)
 
@@ -128,6 +142,13 @@ class CostModel(Component):
 
         Raises:
             ConfigError: Naming the key and the missing field.
+
+        Example:
+            >>> data = MarketData(np.arange(2).astype("datetime64[D]"), ("A",), np.array([[10.0], [11.0]]))
+            >>> SquareRootImpact().check(data, "broker.costs.0")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            framework.core.errors.ConfigError: broker.costs.0: SquareRootImpact needs volume data, and this data ...
         """
         for field in self.requires:
             if not data.has(field):
@@ -160,7 +181,21 @@ class ProportionalCost(CostModel):
     def fill_costs(
         self, bar: int, quantities: np.ndarray, prices: np.ndarray, context: CostContext | None
     ) -> np.ndarray:
-        """``bps / 1e4`` of each fill's notional."""
+        """``bps / 1e4`` of each fill's notional.
+
+        Args:
+            bar: The fill bar.
+            quantities: Signed shares filled per ticker.
+            prices: Execution prices per ticker.
+            context: The run's causal estimates (not used).
+
+        Returns:
+            Shape (tickers,).
+
+        Example:
+            >>> ProportionalCost().fill_costs(0, np.array([100.0]), np.array([10.0]), None).round(6).tolist()
+            [0.0]
+        """
         return np.abs(quantities * prices) * (self.bps * 1e-4)  # type: ignore[no-any-return]
 
 
@@ -191,7 +226,21 @@ class PerShareCost(CostModel):
     def fill_costs(
         self, bar: int, quantities: np.ndarray, prices: np.ndarray, context: CostContext | None
     ) -> np.ndarray:
-        """``max(per_share * |q|, minimum)`` where something fills."""
+        """``max(per_share * |q|, minimum)`` where something fills.
+
+        Args:
+            bar: The fill bar.
+            quantities: Signed shares filled per ticker.
+            prices: Execution prices per ticker.
+            context: The run's causal estimates (not used).
+
+        Returns:
+            Shape (tickers,).
+
+        Example:
+            >>> PerShareCost().fill_costs(0, np.array([-1000.0]), np.array([10.0]), None).round(6).tolist()
+            [5.0]
+        """
         shares = np.abs(quantities)
         return np.where(shares > 0, np.maximum(shares * self.per_share, self.minimum), 0.0)
 
@@ -219,7 +268,21 @@ class HalfSpreadCost(CostModel):
     def fill_costs(
         self, bar: int, quantities: np.ndarray, prices: np.ndarray, context: CostContext | None
     ) -> np.ndarray:
-        """``spread_bps / 2`` of each fill's notional."""
+        """``spread_bps / 2`` of each fill's notional.
+
+        Args:
+            bar: The fill bar.
+            quantities: Signed shares filled per ticker.
+            prices: Execution prices per ticker.
+            context: The run's causal estimates (not used).
+
+        Returns:
+            Shape (tickers,).
+
+        Example:
+            >>> HalfSpreadCost().fill_costs(0, np.array([100.0]), np.array([10.0]), None).round(6).tolist()
+            [0.25]
+        """
         return np.abs(quantities * prices) * (self.spread_bps * 0.5e-4)  # type: ignore[no-any-return]
 
 
@@ -263,6 +326,11 @@ class SquareRootImpact(CostModel):
 
         Returns:
             Shape (tickers,).
+
+        Example:
+            >>> context = CostContext(volatility=np.array([[0.02]]), volume=np.array([[10000.0]]))
+            >>> SquareRootImpact(k=0.5).impact(0, np.array([-2500.0]), context).tolist()
+            [0.005]
         """
         volume = context.volume[bar] if context.volume is not None else np.full(quantities.shape, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -272,7 +340,21 @@ class SquareRootImpact(CostModel):
     def fill_costs(
         self, bar: int, quantities: np.ndarray, prices: np.ndarray, context: CostContext | None
     ) -> np.ndarray:
-        """Impact times notional."""
+        """Impact times notional (0 without a context).
+
+        Args:
+            bar: The fill bar.
+            quantities: Signed shares filled per ticker.
+            prices: Execution prices per ticker.
+            context: The run's causal estimates.
+
+        Returns:
+            Shape (tickers,).
+
+        Example:
+            >>> SquareRootImpact().fill_costs(0, np.array([100.0]), np.array([10.0]), None).tolist()
+            [0.0]
+        """
         if context is None:
             return np.zeros(quantities.shape)
         return self.impact(bar, quantities, context) * np.abs(quantities * prices)  # type: ignore[no-any-return]
@@ -299,6 +381,19 @@ class BorrowFee(CostModel):
         check_number("annual_bps", annual_bps, minimum=0)
 
     def holding_costs(self, positions: np.ndarray, marks: np.ndarray, periods_per_year: int) -> np.ndarray:
-        """``annual_bps / 1e4 / periods_per_year`` of each short's value."""
+        """``annual_bps / 1e4 / periods_per_year`` of each short's value.
+
+        Args:
+            positions: Shares held per ticker (< 0 for a short).
+            marks: Their prices.
+            periods_per_year: Bars per year.
+
+        Returns:
+            Shape (tickers,).
+
+        Example:
+            >>> BorrowFee(annual_bps=100).holding_costs(np.array([-100.0]), np.array([50.0]), 250).tolist()
+            [0.2]
+        """
         short_value = np.maximum(-positions, 0.0) * marks
         return short_value * (self.annual_bps * 1e-4 / periods_per_year)  # type: ignore[no-any-return]

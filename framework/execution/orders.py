@@ -60,14 +60,32 @@ class OrderRecords:
     chunks: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def append(self, **columns: np.ndarray) -> None:
-        """Add orders (every field of :data:`_FIELDS`, arrays of one length)."""
+        """Add orders: every field (``id``, ``decision_bar``...) as arrays of one length.
+
+        Args:
+            **columns: Field name -> array.
+
+        Example:
+            >>> records = OrderRecords()
+            >>> records.append(**{name: np.zeros(2, dtype=np.int64) for name in _FIELDS})
+            >>> len(records)
+            2
+        """
         self.chunks.append(columns)
 
     def __len__(self) -> int:
         return sum(chunk["id"].size for chunk in self.chunks)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every field as one array, sorted by order id."""
+        """Every field as one array, sorted by order id.
+
+        Returns:
+            Field name -> array.
+
+        Example:
+            >>> OrderRecords().arrays()["status"].size
+            0
+        """
         if not self.chunks:
             kinds = {"quantity": float, "limit_price": float, "filled": float, "notional": float, "cost": float}
             return {name: np.empty(0, dtype=kinds.get(name, np.int64)) for name in _FIELDS}
@@ -87,6 +105,16 @@ class OrderRecords:
 
         Returns:
             One row per order, by id.
+
+        Example:
+            >>> records = OrderRecords()
+            >>> records.append(id=np.array([0]), decision_bar=np.array([0]), end_bar=np.array([1]),
+            ...                asset=np.array([0]), quantity=np.array([-4.0]), order_type=np.array([MARKET]),
+            ...                limit_price=np.array([np.nan]), time_in_force=np.array([DAY]),
+            ...                status=np.array([EXPIRED]), filled=np.array([0.0]), notional=np.array([0.0]),
+            ...                cost=np.array([0.0]))
+            >>> records.frame(np.arange(2).astype("datetime64[D]"), ("A",))[["side", "status", "quantity"]].values
+            array([['SELL', 'expired', 4.0]], dtype=object)
         """
         import pandas as pd
 
@@ -161,6 +189,13 @@ class WorkingOrders:
             limit_price: Limits (NaN for market orders), one per column.
             time_in_force: Codes, one per column.
             max_fill: Largest fill per bar in shares (inf: no cap), one per column.
+
+        Example:
+            >>> book = WorkingOrders(3)
+            >>> book.open(np.array([2]), 5, np.array([10.0]), np.array([LIMIT]), np.array([9.5]), np.array([GTC]),
+            ...           np.array([np.inf]))
+            >>> book.active.tolist(), book.id.tolist(), book.next_id
+            ([False, False, True], [-1, -1, 0], 1)
         """
         count = columns.size
         self.active[columns] = True
@@ -186,6 +221,14 @@ class WorkingOrders:
             status: A status code, or one per column.
             bar: The bar they end on.
             records: Where the records go.
+
+        Example:
+            >>> book, records = WorkingOrders(1), OrderRecords()
+            >>> book.open(np.array([0]), 0, np.array([5.0]), np.array([MARKET]), np.array([np.nan]), np.array([DAY]),
+            ...           np.array([np.inf]))
+            >>> book.end(np.array([0]), CANCELLED, 1, records)
+            >>> book.active.tolist(), records.arrays()["status"].tolist()
+            ([False], [3])
         """
         if not columns.size:
             return
