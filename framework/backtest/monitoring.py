@@ -32,6 +32,8 @@ from framework.stats.risk import historical_var_cvar, normal_quantile
 
 #: Pipeline metrics per segment (besides ``resizes_<stage>``, one per stage of the pipeline).
 PIPELINE_METRIC_NAMES: tuple[str, ...] = ("avg_positions", "ex_ante_volatility", "bars_at_limit", "recoveries")
+#: Execution metrics per segment (besides ``cost_<model>``, one per cost model of the broker).
+EXECUTION_METRIC_NAMES: tuple[str, ...] = ("orders", "fill_rate", "orders_expired", "slippage_bps", "impact_bps")
 
 
 @dataclass(frozen=True)
@@ -181,4 +183,62 @@ def pipeline_metrics(
             if agent != "broker":
                 key = f"{name}/resizes_{agent.split('.')[0]}"  # a fallback's decisions count for its stage
                 out[key] = out.get(key, 0.0) + float(per_bar[part].sum())
+    return out
+
+
+def execution_metrics(result: BacktestResult, segments: Mapping[str, tuple[int, int]]) -> dict[str, float]:
+    """How the orders of each segment were executed, keyed ``<segment>/<name>``.
+
+    - ``orders``: orders decided in the segment; ``fill_rate``: the shares they filled over the shares they
+      asked for (NaN without orders); ``orders_expired``: those that ended with nothing filled (status expired);
+    - ``slippage_bps``: the notional-weighted mean of ``side * (fill price / decision close - 1)`` in basis
+      points over the segment's fills (positive: paid more than the close the order was decided at); the close
+      of the decision bar is the order's reference, so a limit can give a negative slippage;
+    - ``impact_bps``: what the square-root impact model charged, in basis points of the notional traded;
+    - ``cost_<model>``: what each cost model of the broker charged in the segment (``cost_proportional`` for
+      ``cost_bps``, ``cost_borrow`` for borrow fees...).
+
+    Args:
+        result: The backtest.
+        segments: Segment name -> (start, stop); ``full`` is added. Orders count in the segment of the bar they
+            were decided on, fills and costs in that of the bar they filled on.
+
+    Returns:
+        The metrics.
+
+    Example:
+        >>> result = BacktestResult.empty(np.arange(3).astype("datetime64[D]"), ("A",), 100.0)
+        >>> metrics = execution_metrics(result, {"train": (0, 3)})
+        >>> metrics["train/orders"], bool(np.isnan(metrics["train/fill_rate"]))
+        (0.0, True)
+    """
+    from framework.execution.orders import EXPIRED
+
+    orders = result.orders
+    n_days = result.equity.shape[0]
+    close = result.decision_close if result.decision_close is not None else result.close
+    trade_order = result.trade_order
+    order_bar = np.full(max(int(orders["id"].max()) + 1, 0) if orders["id"].size else 0, 0, dtype=np.int64)
+    order_bar[orders["id"]] = orders["decision_bar"]
+    decision = order_bar[trade_order] if trade_order.size else np.empty(0, dtype=np.int64)
+    reference = close[decision, result.trade_asset] if trade_order.size else np.empty(0)
+    notional = np.abs(result.trade_quantity * result.trade_price)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slippage = np.sign(result.trade_quantity) * (result.trade_price / reference - 1.0) * 1e4
+    labels = result.cost_labels
+    model_costs = result.model_costs if result.model_costs is not None else np.zeros((n_days, 0))
+    out: dict[str, float] = {}
+    for name, (start, stop) in {**segments, "full": (0, n_days)}.items():
+        mine = (orders["decision_bar"] >= start) & (orders["decision_bar"] < stop)
+        asked = float(np.abs(orders["quantity"][mine]).sum())
+        fills = (result.trade_bar >= start) & (result.trade_bar < stop)
+        traded = float(notional[fills].sum())
+        out[f"{name}/orders"] = float(mine.sum())
+        out[f"{name}/fill_rate"] = float(np.abs(orders["filled"][mine]).sum()) / asked if asked else np.nan
+        out[f"{name}/orders_expired"] = float((orders["status"][mine] == EXPIRED).sum())
+        out[f"{name}/slippage_bps"] = float(np.sum(slippage[fills] * notional[fills]) / traded) if traded else np.nan
+        impact = model_costs[start:stop, labels.index("impact")].sum() if "impact" in labels else 0.0
+        out[f"{name}/impact_bps"] = float(impact / traded * 1e4) if traded else np.nan
+        for column, label in enumerate(labels):
+            out[f"{name}/cost_{label}"] = float(model_costs[start:stop, column].sum())
     return out

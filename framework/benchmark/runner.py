@@ -13,7 +13,14 @@ import numpy as np
 from framework.agents.orchestrator import Orchestrator
 from framework.agents.sizing import EqualWeightSizing
 from framework.backtest.engine import run_backtest
-from framework.backtest.monitoring import PIPELINE_METRIC_NAMES, pipeline_metrics, risk_series, risk_spec
+from framework.backtest.monitoring import (
+    EXECUTION_METRIC_NAMES,
+    PIPELINE_METRIC_NAMES,
+    execution_metrics,
+    pipeline_metrics,
+    risk_series,
+    risk_spec,
+)
 from framework.backtest.portfolio import PortfolioStrategy
 from framework.backtest.result import BacktestResult
 from framework.benchmark.metrics import METRIC_NAMES, compute_metrics
@@ -52,14 +59,17 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
         framework.core.errors.ConfigError: optimized_metric: 'val/sharp' is not a metric; use <segment>/<metric> ...
     """
     parts = str(key).split("/")
-    pipeline = len(parts) == 2 and (parts[1] in PIPELINE_METRIC_NAMES or parts[1].startswith("resizes_"))
+    pipeline = len(parts) == 2 and (
+        parts[1] in PIPELINE_METRIC_NAMES + EXECUTION_METRIC_NAMES or parts[1].startswith(("resizes_", "cost_"))
+    )
     if parts and parts[0] in ("baseline", "index"):
         parts = parts[1:]
     if len(parts) != 2 or parts[0] not in SEGMENTS or not (parts[1] in METRIC_NAMES or pipeline):
         raise ConfigError(
             f"{name}: '{key}' is not a metric; use <segment>/<metric> with segment in {', '.join(SEGMENTS)} "
             f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline, index/ for the index), "
-            f"or a pipeline metric: {', '.join(PIPELINE_METRIC_NAMES)}, resizes_<stage>"
+            f"or a pipeline metric: {', '.join(PIPELINE_METRIC_NAMES + EXECUTION_METRIC_NAMES)}, resizes_<stage>, "
+            "cost_<model>"
         )
 
 
@@ -259,6 +269,7 @@ def run_benchmark(
     metrics = segment_metrics(result, segments, periods_per_year, risk_free_rate)
     risk = risk_series(result, data, risk_spec(orchestrator.agents, periods_per_year))
     metrics.update(pipeline_metrics(result, risk, segments))
+    metrics.update(execution_metrics(result, segments))
     metrics.update(segment_metrics(baseline, segments, periods_per_year, risk_free_rate, prefix="baseline/"))
     index_equity = None
     if index is not None:
