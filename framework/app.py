@@ -78,7 +78,9 @@ def run(
     validate_run_config(container)
     check_metric_key(container["optimized_metric"])
     report = build_and_run(cfg, container)
-    files = report.write(output_dir)
+    outputs = container.get("outputs") or {}
+    files = report.write(output_dir, outputs.get("format", "parquet"), outputs.get("level", "full"),
+                         outputs.get("plot", True))  # fmt: skip
     from framework.tracking.credentials import mask_credentials_in, mask_credentials_in_files
 
     # Credentials in a tracking URI stay out of the job's files: this config and Hydra's record of the job.

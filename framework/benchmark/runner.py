@@ -24,11 +24,16 @@ from framework.backtest.monitoring import (
 from framework.backtest.portfolio import PortfolioStrategy
 from framework.backtest.result import BacktestResult
 from framework.benchmark.metrics import METRIC_NAMES, compute_metrics
+from framework.core.checks import check_choice
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
 from framework.core.types import SignalFrame
 from framework.execution.broker import SimulatedBroker
 
+#: Formats of the panels and logs a run writes.
+OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "csv")
+#: What a run writes: everything, or what a large sweep needs.
+OUTPUT_LEVELS: tuple[str, ...] = ("full", "summary")
 #: Segment names a metric key may start with; ``full`` is the whole span.
 SEGMENTS: tuple[str, ...] = ("train", "val", "test", "full")
 
@@ -182,33 +187,46 @@ class BenchmarkReport:
         dates = self.result.dates
         return {name: (str(dates[start]), str(dates[stop - 1])) for name, (start, stop) in self.segments.items()}
 
-    def write(self, folder: Path) -> dict[str, Path]:
-        """Write the run's results as files (CSV, JSON, PNG) into ``folder``.
+    def write(
+        self, folder: Path, output_format: str = "parquet", level: str = "full", plot: bool = True
+    ) -> dict[str, Path]:
+        """Write the run's results as files into ``folder``.
+
+        ``summary`` keeps what a large sweep needs: the metrics, the equity curve, the plot (and the config the
+        app writes beside them); ``full`` adds the panels and logs: positions, target weights, the risk series,
+        trades, orders, the decision log and the agents' tables. Panels and logs are Parquet files (compact,
+        typed, quick to write and read with pandas), or CSV with ``output_format="csv"``.
 
         Args:
             folder: Output folder, created if needed.
+            output_format: ``parquet`` or ``csv``.
+            level: ``full`` or ``summary``.
+            plot: Draw the equity, drawdown and risk plot (PNG).
 
         Returns:
-            File role -> path: ``metrics``, ``equity``, ``positions``, ``targets``, ``risk``, ``trades``,
-            ``orders``, ``decisions``, ``plot``, and one per table an agent saves (``correlation``).
+            File role -> path: ``metrics``, ``equity``, ``plot``, and at level ``full`` also ``positions``,
+            ``targets``, ``risk``, ``trades``, ``orders``, ``decisions`` and one per agent table (``correlation``).
+
+        Raises:
+            ConfigError: For an unknown format or level.
         """
         import pandas as pd
 
-        from framework.benchmark.plots import plot_equity_drawdown
-
+        check_choice("outputs.format", output_format, OUTPUT_FORMATS)
+        check_choice("outputs.level", level, OUTPUT_LEVELS)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        files = {
-            "metrics": folder / "metrics.json",
-            "equity": folder / "equity.csv",
-            "positions": folder / "positions.csv",
-            "targets": folder / "targets.csv",
-            "risk": folder / "risk.csv",
-            "trades": folder / "trades.csv",
-            "orders": folder / "orders.csv",
-            "decisions": folder / "decisions.csv",
-            "plot": folder / "equity_drawdown.png",
-        }
+        suffix = ".parquet" if output_format == "parquet" else ".csv"
+
+        def save(role: str, frame: pd.DataFrame, index: bool = True) -> None:
+            path = folder / f"{role}{suffix}"
+            if output_format == "parquet":
+                frame.to_parquet(path, index=index, compression="zstd")
+            else:
+                frame.to_csv(path, index=index)
+            files[role] = path
+
+        files: dict[str, Path] = {"metrics": folder / "metrics.json"}
         summary = {"portfolio": self.name, "data_fingerprint": self.data_fingerprint,
                    "segments": self.segment_dates(), "metrics": self.metrics, "warnings": self.warnings}  # fmt: skip
         files["metrics"].write_text(json.dumps(summary, indent=2, allow_nan=True))
@@ -216,17 +234,20 @@ class BenchmarkReport:
         equity["baseline_equity"] = self.baseline.equity
         if self.index_equity is not None:
             equity["index_equity"] = self.index_equity
-        equity.to_csv(files["equity"])
-        self.result.positions_frame().to_csv(files["positions"])
-        self.result.targets_frame().to_csv(files["targets"])
-        pd.DataFrame(self.risk, index=pd.DatetimeIndex(self.result.dates, name="date")).to_csv(files["risk"])
-        for table, frame in self.result.agent_tables.items():
-            files[table] = folder / f"{table}.csv"
-            frame.to_csv(files[table])
-        self.result.trades_frame().to_csv(files["trades"], index=False)
-        self.result.orders_frame().to_csv(files["orders"], index=False)
-        self.result.decisions_frame().to_csv(files["decisions"], index=False)
-        plot_equity_drawdown(self, files["plot"])
+        save("equity", equity)
+        if level == "full":
+            save("positions", self.result.positions_frame())
+            save("targets", self.result.targets_frame())
+            save("risk", pd.DataFrame(self.risk, index=pd.DatetimeIndex(self.result.dates, name="date")))
+            for table, frame in self.result.agent_tables.items():
+                save(table, frame)
+            save("trades", self.result.trades_frame(), index=False)
+            save("orders", self.result.orders_frame(), index=False)
+            save("decisions", self.result.decisions_frame(), index=False)
+        if plot:
+            from framework.benchmark.plots import plot_equity_drawdown
+
+            files["plot"] = plot_equity_drawdown(self, folder / "equity_drawdown.png")
         return files
 
 

@@ -64,6 +64,28 @@ class BenchmarkConfig:
 
 
 @dataclass
+class OutputsConfig:
+    """``outputs``: what a job writes into its output folder.
+
+    Attributes:
+        format: ``parquet`` (the default: compact and quick) or ``csv``, for the panels and logs.
+        level: ``full`` (every panel and log) or ``summary`` (metrics, equity, plot and config only: for large
+            sweeps).
+        plot: Draw the equity, drawdown and risk plot.
+        progress: Show progress bars on long work (``auto``: only on a terminal; ``true``; ``false``).
+
+    Example:
+        >>> OutputsConfig().format, OutputsConfig().level
+        ('parquet', 'full')
+    """
+
+    format: str = "parquet"
+    level: str = "full"
+    plot: bool = True
+    progress: Any = "auto"
+
+
+@dataclass
 class RunConfig:
     """The root of a run's config: one entry per config group plus the run's own settings.
 
@@ -75,6 +97,7 @@ class RunConfig:
         agent: The decision pipeline: stage name -> agent component, in order.
         benchmark: See :class:`BenchmarkConfig`.
         tracking: See :class:`TrackingConfig`.
+        outputs: See :class:`OutputsConfig`.
         broker: The simulated broker component.
         seed: Seed of every random component.
         experiment_name: MLflow experiment.
@@ -84,8 +107,8 @@ class RunConfig:
 
     Example:
         >>> [f.name for f in fields(RunConfig)]  # the keys allowed at the root of a run's config
-        ['data', 'portfolio', 'strategy', 'aggregator', 'agent', 'benchmark', 'tracking', 'broker', 'seed', \
-'experiment_name', 'optimized_metric', 'allowed_targets']
+        ['data', 'portfolio', 'strategy', 'aggregator', 'agent', 'benchmark', 'tracking', 'outputs', 'broker', \
+'seed', 'experiment_name', 'optimized_metric', 'allowed_targets']
         >>> RunConfig().optimized_metric
         'val/sharpe'
     """
@@ -97,6 +120,7 @@ class RunConfig:
     agent: dict[str, Any] = field(default_factory=dict)
     benchmark: dict[str, Any] = field(default_factory=dict)
     tracking: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
     broker: dict[str, Any] = field(default_factory=dict)
     seed: int = 42
     experiment_name: str = "portfolio-lab"
@@ -104,7 +128,7 @@ class RunConfig:
     allowed_targets: list[str] = field(default_factory=list)
 
 
-_SECTIONS = {"tracking": TrackingConfig, "benchmark": BenchmarkConfig}
+_SECTIONS = {"tracking": TrackingConfig, "benchmark": BenchmarkConfig, "outputs": OutputsConfig}
 #: Benchmark index series the runner can measure beside the portfolio.
 BENCHMARK_INDEXES: tuple[str, ...] = ("sp500",)
 
@@ -198,6 +222,14 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     if index is not None and index not in BENCHMARK_INDEXES:
         raise ConfigError(f"benchmark.index: must be null or one of {', '.join(BENCHMARK_INDEXES)}, got {index!r}")
     target_prefixes(config.get("allowed_targets"))
+    outputs = config.get("outputs") or {}
+    for name, choices in (("format", ("parquet", "csv")), ("level", ("full", "summary"))):
+        if name in outputs and outputs[name] not in choices:
+            raise ConfigError(f"outputs.{name}: must be one of {', '.join(choices)}, got {outputs[name]!r}")
+    if "plot" in outputs and not isinstance(outputs["plot"], bool):
+        raise ConfigError(f"outputs.plot: must be true or false, got {outputs['plot']!r}")
+    if "progress" in outputs and outputs["progress"] not in (True, False, "auto"):
+        raise ConfigError(f"outputs.progress: must be auto, true or false, got {outputs['progress']!r}")
     seed = config.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")

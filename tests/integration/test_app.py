@@ -38,12 +38,19 @@ class TestTrackedRun:
         for key in ("train/cagr", "test/max_drawdown", "baseline/test/sharpe", "full/n_trades", "val/turnover"):
             assert key in logged.data.metrics
         history = client.get_metric_history(logged.info.run_id, "equity")
-        equity = pd.read_csv(out / "equity.csv")["equity"].to_numpy()
+        equity = pd.read_parquet(out / "equity.parquet")["equity"].to_numpy()
         assert len(history) == len(equity)
         assert sorted(m.step for m in history)[-1] == len(equity) - 1
         assert history[-1].value == pytest.approx(equity[-1]) or max(m.value for m in history) > 0
         artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
-        for name in ("equity_drawdown.png", "trades.csv", "decisions.csv", "equity.csv", "metrics.json", "config.yaml"):
+        for name in (
+            "equity_drawdown.png",
+            "trades.parquet",
+            "decisions.parquet",
+            "equity.parquet",
+            "metrics.json",
+            "config.yaml",
+        ):
             assert name in artifacts
 
     def test_metrics_file_matches_the_logged_metrics(self, store, compose_config, tmp_path) -> None:
@@ -65,7 +72,14 @@ class TestTrackedRun:
         assert np.isfinite(value)
         err = capsys.readouterr().err
         assert "not tracked" in err and str((tmp_path / "out").resolve()) in err
-        for name in ("metrics.json", "equity.csv", "trades.csv", "decisions.csv", "equity_drawdown.png", "config.yaml"):
+        for name in (
+            "metrics.json",
+            "equity.parquet",
+            "trades.parquet",
+            "decisions.parquet",
+            "equity_drawdown.png",
+            "config.yaml",
+        ):
             assert (tmp_path / "out" / name).is_file()
 
     def test_tracking_disabled_writes_files_only(self, compose_config, tmp_path, monkeypatch) -> None:
@@ -84,7 +98,9 @@ class TestSameSeedSameResults:
         a = json.loads((tmp_path / "a" / "metrics.json").read_text())
         b = json.loads((tmp_path / "b" / "metrics.json").read_text())
         assert a == b
-        assert (tmp_path / "a" / "trades.csv").read_text() == (tmp_path / "b" / "trades.csv").read_text()
+        assert pd.read_parquet(tmp_path / "a" / "trades.parquet").equals(
+            pd.read_parquet(tmp_path / "b" / "trades.parquet")
+        )
         run(compose_config([*overrides[:-1], "seed=8"]), tmp_path / "c")
         c = json.loads((tmp_path / "c" / "metrics.json").read_text())
         assert c["data_fingerprint"] != a["data_fingerprint"]
@@ -118,7 +134,7 @@ class TestBenchmarkIndex:
         monkeypatch.chdir(tmp_path)
         run(compose_config([*SHORT, "tracking=none", "benchmark.index=sp500"]), tmp_path / "out")
         summary = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
-        equity = pd.read_csv(tmp_path / "out" / "equity.csv")
+        equity = pd.read_parquet(tmp_path / "out" / "equity.parquet")
         index = equity["index_equity"].to_numpy()
         assert index[0] == pytest.approx(1_000_000.0)
         # 2012-01-03 .. 2016-12-30 closes of the bundled index: 1277.06 -> 2238.83

@@ -22,7 +22,14 @@ from framework.core import ConfigError
 from framework.tracking import end_run, start_run
 
 SMALL = ["data=synthetic", "data.n_tickers=3", "data.n_days=300"]
-RESULTS = ("metrics.json", "equity.csv", "trades.csv", "decisions.csv", "equity_drawdown.png", "config.yaml")
+RESULTS = (
+    "metrics.json",
+    "equity.parquet",
+    "trades.parquet",
+    "decisions.parquet",
+    "equity_drawdown.png",
+    "config.yaml",
+)
 SECRET = "s3cret-Pw"
 
 

@@ -32,9 +32,9 @@ class TestStageOptions:
         (out,) = tmp_path.glob("outputs/*/*")
         config = (out / "config.yaml").read_text()
         assert "RiskParitySizing" in config
-        decisions = pd.read_csv(out / "decisions.csv")
+        decisions = pd.read_parquet(out / "decisions.parquet")
         assert "risk parity" in set(decisions.loc[decisions["agent"] == "sizing", "reason"])
-        assert {"targets.csv", "risk.csv", "positions.csv"} <= {p.name for p in out.iterdir()}
+        assert {"targets.parquet", "risk.parquet", "positions.parquet"} <= {p.name for p in out.iterdir()}
 
     def test_every_stage_swapped_at_once(self, compose_config, tmp_path: Path, monkeypatch) -> None:
         monkeypatch.chdir(tmp_path)
@@ -46,9 +46,9 @@ class TestStageOptions:
             assert metrics[f"full/resizes_{stage}"] > 0
         assert metrics["full/bars_at_limit"] > 0
         assert metrics["full/avg_positions"] <= 10  # top_k keeps at most 10 positions
-        correlation = pd.read_csv(tmp_path / "out" / "correlation.csv", index_col=0)
+        correlation = pd.read_parquet(tmp_path / "out" / "correlation.parquet")
         assert correlation.shape == (20, 20)
-        risk = pd.read_csv(tmp_path / "out" / "risk.csv", index_col=0)
+        risk = pd.read_parquet(tmp_path / "out" / "risk.parquet")
         assert risk["ex_ante_volatility"].max() <= 0.15 * (1 + 1e-9)
         assert {"var_parametric", "var_historical", "positions", "at_limit"} <= set(risk.columns)
 
@@ -67,7 +67,7 @@ class TestStageOptions:
         assert cfg.agent.sizing._target_ == "framework.agents.RiskParitySizing"
         assert cfg.agent.sizing.max_position_size == 0.1 and cfg.agent.risk.var_limit == 0.02
         run(cfg, tmp_path / "out")
-        decisions = pd.read_csv(tmp_path / "out" / "decisions.csv")
+        decisions = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
         rebalanced = decisions[decisions["agent"].isin(["sizing", "selection"])]
         assert len(rebalanced) and rebalanced["after"].max() <= 0.1 + 1e-12  # the bounds hold when sizing acts
         # Between monthly rebalances positions drift; the risk stage only ever cuts them.

@@ -39,7 +39,7 @@ def test_hybrid_uses_its_allocation(compose_config, tmp_path, monkeypatch) -> No
     run(cfg, tmp_path / "out")
     import pandas as pd
 
-    decisions = pd.read_csv(tmp_path / "out" / "decisions.csv")
+    decisions = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
     sizing = decisions[decisions["agent"] == "sizing"]
     after = sizing.groupby("ticker")["after"].max()
     assert after["AAPL"] == pytest.approx(0.2) and after["KO"] == pytest.approx(0.1)

@@ -164,5 +164,5 @@ def test_a_csv_with_a_changing_universe_runs_end_to_end(compose_config, tmp_path
     run(compose_config(overrides), tmp_path / "out")
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
     assert np.isfinite(metrics["test/sharpe"]) and np.isfinite(metrics["baseline/test/sharpe"])
-    decisions = pd.read_csv(tmp_path / "out" / "decisions.csv")
+    decisions = pd.read_parquet(tmp_path / "out" / "decisions.parquet")
     assert decisions["reason"].str.startswith("data ends").any() or decisions["ticker"].eq("T002").any()
