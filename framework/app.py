@@ -16,16 +16,22 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import framework
+from framework.benchmark.plots import PlotInput
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR
 from framework.config.components import allow_config_targets, build_component
 from framework.config.pipeline import build_pipeline
 from framework.config.portfolio import build_portfolio
 from framework.config.schema import validate_run_config
-from framework.core.errors import ConfigError, DataError, TrackingError
+from framework.core.errors import ConfigError, DataError
 from framework.execution.broker import SimulatedBroker
+from framework.tracking.worker import TrackingWorker
 
 log = logging.getLogger("framework")
+
+#: The files of a run logged to MLflow by default (``tracking.artifacts: summary``); the panels and logs stay in
+#: the output folder, named by the run's ``output_dir`` tag, so the store holds no second copy of them.
+SUMMARY_ARTIFACTS: tuple[str, ...] = ("metrics", "equity", "plot")
 
 #: The repository root (where ``conf/`` lives), used to read the git commit of a run.
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -42,7 +48,11 @@ def main(cfg: DictConfig) -> float:
     sweep_dir = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None
     # The overrides as typed: an override holding ${...} must not be resolved here, but where it lands.
     overrides = [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]  # type: ignore[union-attr]
-    return run(cfg, Path(hydra_cfg.runtime.output_dir), choices=choices, overrides=overrides, sweep_dir=sweep_dir)
+    # The basic launcher runs a sweep's jobs one after the other in this process: a job hands its run to the
+    # tracking worker and goes on; the sweep's end waits for them all.
+    in_process_sweep = sweep_dir is not None and "BasicLauncher" in str(hydra_cfg.launcher.get("_target_", ""))
+    return run(cfg, Path(hydra_cfg.runtime.output_dir), choices=choices, overrides=overrides, sweep_dir=sweep_dir,
+               wait_for_tracking=not in_process_sweep)  # fmt: skip
 
 
 def run(
@@ -52,11 +62,14 @@ def run(
     choices: Mapping[str, str] | None = None,
     overrides: list[str] | None = None,
     sweep_dir: str | None = None,
+    wait_for_tracking: bool = True,
 ) -> float:
     """Run one job from a composed config and return its ``optimized_metric``.
 
-    Everything is written to ``output_dir`` first (metrics, equity, trades, decisions, plot, resolved config),
-    then logged to MLflow, so a tracking store that cannot be reached loses nothing.
+    Everything is written to ``output_dir`` first (metrics, equity, trades, decisions, resolved config), then
+    the plot is drawn and the run logged to MLflow by the tracking worker
+    (:mod:`framework.tracking.worker`), a second process started when the job starts so that importing MLflow
+    and opening the store happen while the job runs. A tracking store that cannot be reached loses nothing.
 
     Args:
         cfg: The composed config (from ``@hydra.main`` or Hydra's compose API).
@@ -64,6 +77,8 @@ def run(
         choices: The group choices (``strategy: ma_crossover`` ...), logged as tags.
         overrides: The job's command-line overrides, used to name the run.
         sweep_dir: The sweep folder when the job is part of a multirun (its parent MLflow run id lives there).
+        wait_for_tracking: Wait for the run to be logged and say where it is; False hands it over and returns
+            (the jobs of a sweep in this process; the sweep's end waits for them).
 
     Returns:
         The value of ``cfg.optimized_metric``.
@@ -77,10 +92,18 @@ def run(
     allow_config_targets(container)
     validate_run_config(container)
     check_metric_key(container["optimized_metric"])
+    tracking = container.get("tracking") or {}
+    worker = None
+    if tracking.get("enabled", True):
+        from framework.tracking import resolve_tracking_uri
+        from framework.tracking.worker import tracking_worker
+
+        worker = tracking_worker(resolve_tracking_uri(tracking.get("tracking_uri")))  # warms up while the job runs
     report = build_and_run(cfg, container)
     outputs = container.get("outputs") or {}
+    plot = bool(outputs.get("plot", True))
     files = report.write(output_dir, outputs.get("format", "parquet"), outputs.get("level", "full"),
-                         outputs.get("plot", True))  # fmt: skip
+                         plot and worker is None)  # fmt: skip
     from framework.tracking.credentials import mask_credentials_in, mask_credentials_in_files
 
     # Credentials in a tracking URI stay out of the job's files: this config and Hydra's record of the job.
@@ -91,9 +114,9 @@ def run(
     print(f"\n{report.name}: {len(report.result.tickers)} tickers, {len(report.result.dates)} bars "
           f"({report.result.dates[0]} .. {report.result.dates[-1]})")  # fmt: skip
     print(report.summary_table())
-    tracking = container.get("tracking") or {}
-    if tracking.get("enabled", True):
-        _track(container, report, files, config_file, output_dir, choices or {}, overrides or [], sweep_dir)
+    if worker is not None:
+        _track(container, report, files, config_file, output_dir, choices or {}, overrides or [], sweep_dir,
+               worker, plot, wait_for_tracking)  # fmt: skip
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"results: {output_dir.resolve()}")
@@ -211,13 +234,15 @@ def _track(
     choices: Mapping[str, str],
     overrides: list[str],
     sweep_dir: str | None,
+    worker: TrackingWorker,
+    plot: bool,
+    wait: bool,
 ) -> None:
     from framework.tracking import (
-        PartialRunError,
         flatten_params,
-        log_run,
         mask_credentials,
         resolve_tracking_uri,
+        sample_series,
         sweep_parent_run_id,
     )
 
@@ -230,38 +255,40 @@ def _track(
         "package_version": framework.__version__,
         **_git_tags(),
     }
+    tags["output_dir"] = str(output_dir.resolve())  # where the panels and logs not sent to MLflow are
     if report.warnings:  # a degenerate run is marked, so a sweep's compare view can filter it out
         tags["degenerate"] = "true"
         tags["warnings"] = " | ".join(report.warnings)[:5000]
     if overrides:
         tags["overrides"] = mask_credentials(" ".join(overrides))
-    series = {"equity": report.result.equity, "baseline_equity": report.baseline.equity}
+    # A chart needs a few hundred points; every bar is in the equity file logged beside.
+    points = int(tracking.get("series_points", 500))
+    curves = {"equity": report.result.equity, "baseline_equity": report.baseline.equity}
+    series = {name: sample_series(values, points) for name, values in curves.items()}
     dirs = {".hydra": output_dir / ".hydra"} if (output_dir / ".hydra").is_dir() else {}
     run_name = mask_credentials(tracking.get("run_name") or " ".join([report.name, *overrides]))[:200]
-    try:
-        tracked = log_run(
-            tracking_uri=uri,
-            experiment_name=str(container["experiment_name"]),
-            run_name=run_name,
-            params=flatten_params(container),
-            tags=tags,
-            metrics=report.metrics,
-            series=series if tracking.get("log_equity_series", True) else None,
-            artifacts=[*files.values(), config_file],
-            artifact_dirs=dirs,
-            parent_run_id=sweep_parent_run_id(sweep_dir) if sweep_dir else None,
-        )
-    except TrackingError as error:
-        # One message whatever failed: what the store holds (nothing, or part of the run) and where the files are.
-        outcome = "tracked only in part" if isinstance(error, PartialRunError) else "not tracked"
-        print(
-            f"warning: the run was {outcome}: {mask_credentials(str(error))}\n"
-            f"nothing is lost: every result of this run is in {output_dir.resolve()}",
-            file=sys.stderr,
-        )
-        return
-    print(f"mlflow run {tracked.run_id} in experiment '{container['experiment_name']}' at {mask_credentials(uri)}")
-    print(f"view it with: {tracked.ui_hint}")
+    artifacts = [path for role, path in files.items()
+                 if tracking.get("artifacts", "summary") == "all" or role in SUMMARY_ARTIFACTS]  # fmt: skip
+    worker.submit(
+        {
+            "tracking_uri": uri,
+            "experiment_name": str(container["experiment_name"]),
+            "run_name": run_name,
+            "params": flatten_params(container),
+            "tags": tags,
+            "metrics": report.metrics,
+            "series": series if tracking.get("log_equity_series", True) else None,
+            "artifacts": [*artifacts, config_file],
+            "artifact_dirs": dirs,
+            "parent_run_id": sweep_parent_run_id(sweep_dir) if sweep_dir else None,
+        },
+        PlotInput.of(report) if plot else None,
+        output_dir / "equity_drawdown.png" if plot else None,
+        output_dir,
+    )
+    if wait:
+        for outcome in worker.wait():
+            outcome.report()
 
 
 def _git_tags() -> dict[str, str]:

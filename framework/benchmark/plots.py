@@ -2,23 +2,81 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from framework.benchmark.metrics import drawdown_curve
 
 if TYPE_CHECKING:
     from framework.benchmark.runner import BenchmarkReport
 
+#: The risk series the plot draws.
+PLOTTED_RISK: tuple[str, ...] = ("ex_ante_volatility", "var_parametric", "positions")
+#: Most points drawn per line: a 11-inch figure shows no more, and drawing costs per point.
+MAX_DRAWN_POINTS = 2000
 
-def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
+
+@dataclass
+class PlotInput:
+    """What the equity, drawdown and risk plot needs: light, so it can be sent to another process.
+
+    Attributes:
+        name: The portfolio's name.
+        dates: Bar dates.
+        equity: The portfolio's equity per bar.
+        baseline: The baseline's equity per bar.
+        index_equity: The index's equity per bar, or None.
+        segments: Segment name -> (start, stop).
+        risk: The risk series drawn (see :data:`PLOTTED_RISK`), absent ones not drawn.
+
+    Example:
+        >>> PlotInput("p", np.arange(2).astype("datetime64[D]"), np.ones(2), np.ones(2), None, {}).name
+        'p'
+    """
+
+    name: str
+    dates: np.ndarray
+    equity: np.ndarray
+    baseline: np.ndarray
+    index_equity: np.ndarray | None
+    segments: dict[str, tuple[int, int]]
+    risk: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, report: BenchmarkReport) -> PlotInput:
+        """The plot's inputs from a run's report.
+
+        Args:
+            report: The report.
+
+        Returns:
+            The inputs.
+
+        Example:
+            >>> from framework.backtest.result import BacktestResult
+            >>> from framework.benchmark.runner import BenchmarkReport
+            >>> result = BacktestResult.empty(np.arange(3).astype("datetime64[D]"), ("A",), 100.0)
+            >>> PlotInput.of(BenchmarkReport("demo", result, result, {"train": (0, 3)}, {}, "")).segments
+            {'train': (0, 3)}
+        """
+        return cls(
+            report.name, report.result.dates, report.result.equity, report.baseline.equity, report.index_equity,
+            dict(report.segments), {k: report.risk[k] for k in PLOTTED_RISK if k in report.risk},
+        )  # fmt: skip
+
+
+def plot_equity_drawdown(report: BenchmarkReport | PlotInput, path: Path) -> Path:
     """Equity (log scale), drawdown and risk of the portfolio against its baseline, split boundaries marked.
 
     The bottom panel shows the run's risk series: ex-ante volatility and 1-day VaR (in %), and the number of
-    positions held (right axis).
+    positions held (right axis). Long runs are drawn with at most :data:`MAX_DRAWN_POINTS` points per line
+    (every k-th bar, with the lowest and highest drawdowns kept), which the figure cannot tell apart.
 
     Args:
-        report: The run's report.
+        report: The run's report, or its :class:`PlotInput`.
         path: Where to write the PNG.
 
     Returns:
@@ -26,15 +84,11 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
 
     Example:
         >>> import tempfile
-        >>> import numpy as np
-        >>> from framework.backtest.result import BacktestResult
-        >>> from framework.benchmark.runner import BenchmarkReport
         >>> dates = np.arange("2024-01-01", "2024-01-11", dtype="datetime64[D]")
-        >>> result, baseline = (BacktestResult.empty(dates, ("A",), 100.0) for _ in range(2))
-        >>> result.equity = 100.0 * 1.01 ** np.arange(10)
-        >>> report = BenchmarkReport("demo", result, baseline, {"train": (0, 6), "test": (6, 10)}, {}, "")
+        >>> data = PlotInput("demo", dates, 100.0 * 1.01 ** np.arange(10), np.full(10, 100.0), None,
+        ...                  {"train": (0, 6), "test": (6, 10)})
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = plot_equity_drawdown(report, Path(folder) / "equity.png")
+        ...     path = plot_equity_drawdown(data, Path(folder) / "equity.png")
         ...     path.name, path.read_bytes()[1:4]
         ('equity.png', b'PNG')
     """
@@ -43,50 +97,64 @@ def plot_equity_drawdown(report: BenchmarkReport, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    dates = report.result.dates.astype("datetime64[D]").astype(object)
-    has_risk = "ex_ante_volatility" in report.risk
+    data = report if isinstance(report, PlotInput) else PlotInput.of(report)
+    all_dates = data.dates.astype("datetime64[D]").astype(object)
+    curves = {"equity": data.equity, "baseline": data.baseline}
+    if data.index_equity is not None:
+        curves["index"] = data.index_equity
+    drawdowns = {name: drawdown_curve(values) for name, values in curves.items()}
+    drawn = _drawn_bars(len(data.dates), drawdowns["equity"])
+    dates = all_dates[drawn]
+    has_risk = "ex_ante_volatility" in data.risk
     rows = 3 if has_risk else 2
     fig, axes = plt.subplots(
         rows, 1, figsize=(11, 8.5 if has_risk else 6.5), sharex=True,
         gridspec_kw={"height_ratios": [3, 1.3, 1.3][:rows]}, constrained_layout=True,
     )  # fmt: skip
     top, bottom = axes[0], axes[1]
-    for result, label, style in (
-        (report.result, report.name, "-"),
-        (report.baseline, "baseline: equal-weight buy & hold", "--"),
-    ):
-        top.plot(dates, result.equity, style, lw=1.1, label=label)
-        bottom.plot(dates, 100 * drawdown_curve(result.equity), style, lw=0.9, label=label)
-    if report.index_equity is not None:
-        top.plot(dates, report.index_equity, ":", lw=1.0, color="gray", label="index")
-        bottom.plot(dates, 100 * drawdown_curve(report.index_equity), ":", lw=0.8, color="gray", label="index")
+    styles = {"equity": ("-", 1.1, None, data.name), "baseline": ("--", 1.0, None, "baseline: equal-weight buy & hold"),
+              "index": (":", 1.0, "gray", "index")}  # fmt: skip
+    for name, values in curves.items():
+        style, width, color, label = styles[name]
+        top.plot(dates, values[drawn], style, lw=width, color=color, label=label)
+        bottom.plot(dates, 100 * drawdowns[name][drawn], style, lw=width * 0.8, color=color, label=label)
     top.set_yscale("log")
     top.set_ylabel("equity")
     bottom.set_ylabel("drawdown (%)")
     if has_risk:
         risk = axes[2]
-        risk.plot(dates, 100 * report.risk["ex_ante_volatility"], lw=0.9, label="ex-ante volatility (annual, %)")
-        risk.plot(dates, 100 * report.risk["var_parametric"], lw=0.8, label="1-day VaR (%)")
+        risk.plot(dates, 100 * data.risk["ex_ante_volatility"][drawn], lw=0.9, label="ex-ante volatility (annual, %)")
+        if "var_parametric" in data.risk:
+            risk.plot(dates, 100 * data.risk["var_parametric"][drawn], lw=0.8, label="1-day VaR (%)")
         risk.set_ylabel("risk (%)")
         risk.grid(alpha=0.3)
-        count = risk.twinx()
-        count.plot(dates, report.risk["positions"], lw=0.7, color="gray", alpha=0.6, label="positions")
-        count.set_ylabel("positions")
-        lines = risk.get_legend_handles_labels()
-        more = count.get_legend_handles_labels()
-        risk.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
+        if "positions" in data.risk:
+            count = risk.twinx()
+            count.plot(dates, data.risk["positions"][drawn], lw=0.7, color="gray", alpha=0.6, label="positions")
+            count.set_ylabel("positions")
+            lines, more = risk.get_legend_handles_labels(), count.get_legend_handles_labels()
+            risk.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
     colors = {"train": "#dde8f5", "val": "#f7ecd9", "test": "#e2f2df"}
-    for name, (start, stop) in report.segments.items():
+    for name, (start, stop) in data.segments.items():
         for axis in axes:
-            axis.axvspan(dates[start], dates[stop - 1], color=colors.get(name, "#eeeeee"), alpha=0.6, lw=0)
-        top.text(dates[start], 1.01, f" {name}", transform=top.get_xaxis_transform(), fontsize=9, va="bottom")
+            axis.axvspan(all_dates[start], all_dates[stop - 1], color=colors.get(name, "#eeeeee"), alpha=0.6, lw=0)
+        top.text(all_dates[start], 1.01, f" {name}", transform=top.get_xaxis_transform(), fontsize=9, va="bottom")
     top.legend(loc="upper left", fontsize=9)
-    top.set_title(f"{report.name}: equity and drawdown against the baseline", fontsize=11, loc="left", pad=16)
+    top.set_title(f"{data.name}: equity and drawdown against the baseline", fontsize=11, loc="left", pad=16)
     top.grid(alpha=0.3, which="both")
     bottom.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
 
 
-__all__ = ["plot_equity_drawdown"]
+def _drawn_bars(n_bars: int, drawdown: np.ndarray) -> np.ndarray:
+    """The bars drawn: every k-th bar, the last, and the deepest drawdown (which thinning must not hide)."""
+    if n_bars <= MAX_DRAWN_POINTS:
+        return np.arange(n_bars)
+    step = -(-n_bars // MAX_DRAWN_POINTS)
+    bars = np.arange(0, n_bars, step)
+    return np.unique(np.concatenate([bars, [n_bars - 1, int(np.argmin(drawdown))]]))
+
+
+__all__ = ["MAX_DRAWN_POINTS", "PlotInput", "plot_equity_drawdown"]

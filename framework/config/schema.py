@@ -24,21 +24,27 @@ class TrackingConfig:
         tracking_uri: Store URI; ``None`` for ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
         run_name: MLflow run name; ``None`` for one made of the portfolio and the overrides.
         log_equity_series: Log the equity curve as a metric series stepped by bar.
+        artifacts: ``summary`` (metrics, equity, plot, config: the default) or ``all`` (every file of the run)
+            logged as MLflow artifacts; the rest stays in the output folder (the run's ``output_dir`` tag).
+        series_points: Most points of a logged series (evenly spaced bars; the whole curve is in the equity file).
 
     Example:
         >>> TrackingConfig()
-        TrackingConfig(enabled=True, tracking_uri=None, run_name=None, log_equity_series=True)
+        TrackingConfig(enabled=True, tracking_uri=None, run_name=None, log_equity_series=True, series_points=500, \
+artifacts='summary')
         >>> check_keys({"enabled": False, "uri": "sqlite:///mlflow.db"}, TrackingConfig, "tracking")
         Traceback (most recent call last):
         ...
         framework.core.errors.ConfigError: tracking.uri: unknown key; allowed keys: enabled, tracking_uri, run_name, \
-log_equity_series
+log_equity_series, series_points, artifacts
     """
 
     enabled: bool = True
     tracking_uri: str | None = None
     run_name: str | None = None
     log_equity_series: bool = True
+    series_points: int = 500
+    artifacts: str = "summary"
 
 
 @dataclass
@@ -209,6 +215,11 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     for name in ("enabled", "log_equity_series"):
         if name in tracking and not isinstance(tracking[name], bool):
             raise ConfigError(f"tracking.{name}: must be true or false, got {tracking[name]!r}")
+    if tracking.get("artifacts", "summary") not in ("summary", "all"):
+        raise ConfigError(f"tracking.artifacts: must be summary or all, got {tracking['artifacts']!r}")
+    points = tracking.get("series_points", 500)
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ConfigError(f"tracking.series_points: must be an integer >= 2, got {points!r}")
     if tracking.get("enabled", True):
         _check_tracking_uri(tracking.get("tracking_uri"))
     benchmark = config.get("benchmark") or {}

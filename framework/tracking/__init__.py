@@ -17,6 +17,7 @@ from framework.tracking.mlflow_store import (
     is_memory_store,
     log_run,
     resolve_tracking_uri,
+    sample_series,
     start_run,
 )
 from framework.tracking.params import MAX_PARAM_VALUE_LENGTH, flatten_params
@@ -37,6 +38,7 @@ __all__ = [
     "mask_credentials_in_file",
     "mask_credentials_in_files",
     "resolve_tracking_uri",
+    "sample_series",
     "start_run",
     "sweep_parent_run_id",
 ]

@@ -243,7 +243,7 @@ def log_run(
     params: Mapping[str, str],
     tags: Mapping[str, str],
     metrics: Mapping[str, float],
-    series: Mapping[str, np.ndarray] | None = None,
+    series: Mapping[str, np.ndarray | tuple[np.ndarray, np.ndarray]] | None = None,
     artifacts: Sequence[Path] = (),
     artifact_dirs: Mapping[str, Path] | None = None,
     parent_run_id: str | None = None,
@@ -274,7 +274,8 @@ def log_run(
         params: Param key to value (see :func:`~framework.tracking.params.flatten_params`).
         tags: Tag key to value.
         metrics: Metric key (``test/sharpe``) to value.
-        series: Metric key to a 1-D array logged as a history stepped by index.
+        series: Metric key to a 1-D array logged as a history stepped by index, or to ``(steps, values)``
+            (see :func:`sample_series`).
         artifacts: Files logged at the artifact root.
         artifact_dirs: Artifact folder name to local folder, e.g. ``{".hydra": output_dir / ".hydra"}``.
         parent_run_id: The sweep's parent run, or ``None`` for a top-level run.
@@ -307,7 +308,7 @@ def log_run(
     tag_values = _checked_tags(tags)
     finite_metrics, skipped = _checked_metrics(metrics)
     histories = {_checked_key("series", key): _checked_series(key, values) for key, values in (series or {}).items()}
-    skipped += [key for key, values in histories.items() if not np.isfinite(values).all()]
+    skipped += [key for key, (_, values) in histories.items() if not np.isfinite(values).all()]
     if skipped:
         tag_values["skipped_metrics"] = ",".join(skipped)[:_MAX_TAG_VALUE_LENGTH]
     files = [_checked_path(Path(path), "file") for path in artifacts]
@@ -478,18 +479,21 @@ def _log_batches(client: MlflowClient, run_id: str, *, params: Mapping[str, str]
 
 
 def _log_metrics(
-    client: MlflowClient, run_id: str, metrics: Mapping[str, float], histories: Mapping[str, np.ndarray]
+    client: MlflowClient,
+    run_id: str,
+    metrics: Mapping[str, float],
+    histories: Mapping[str, tuple[np.ndarray, np.ndarray]],
 ) -> None:
     """Log scalar metrics at step 0 and each history at its finite steps, in batches of at most 1000."""
     from mlflow.entities import Metric
 
     timestamp = int(time.time() * 1000)
     entries = [Metric(key, value, timestamp, 0) for key, value in metrics.items()]
-    for key, values in histories.items():
-        steps = np.flatnonzero(np.isfinite(values))
+    for key, (steps, values) in histories.items():
+        finite = np.isfinite(values)
         entries += [
             Metric(key, value, timestamp, step)
-            for step, value in zip(steps.tolist(), values[steps].tolist(), strict=True)
+            for step, value in zip(steps[finite].tolist(), values[finite].tolist(), strict=True)
         ]
     for metric_batch in _chunks(entries, _METRICS_PER_BATCH):
         client.log_batch(run_id, metrics=metric_batch)
@@ -533,15 +537,46 @@ def _checked_metrics(metrics: Mapping[str, float]) -> tuple[dict[str, float], li
     return finite, skipped
 
 
-def _checked_series(key: str, values: Any) -> np.ndarray:
-    """``values`` as a 1-D float array, or a TrackingError naming the series."""
+def _checked_series(key: str, values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` (an array stepped by index, or ``(steps, values)``) as steps and floats, or a TrackingError."""
+    steps = None
+    if isinstance(values, tuple) and len(values) == 2:
+        steps, values = values
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         raise TrackingError(f"series {key!r}: values are not numbers") from None
     if array.ndim != 1:
         raise TrackingError(f"series {key!r}: expected a 1-D array (one value per bar), got shape {array.shape}")
-    return array
+    index = np.arange(array.size) if steps is None else np.asarray(steps, dtype=np.int64)
+    if index.shape != array.shape:
+        raise TrackingError(f"series {key!r}: {index.size} steps for {array.size} values")
+    return index, array
+
+
+def sample_series(values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points of a series for MLflow's charts: evenly spaced steps, the last included.
+
+    The full series belongs in an artifact; a chart needs a few hundred points, and each logged step costs a
+    database row.
+
+    Args:
+        values: Shape (days,).
+        max_points: Most points kept, >= 2.
+
+    Returns:
+        ``(steps, values)``: the bar of each point kept and its value.
+
+    Example:
+        >>> steps, kept = sample_series(np.arange(10.0), 4)
+        >>> steps.tolist(), kept.tolist()
+        ([0, 3, 6, 9], [0.0, 3.0, 6.0, 9.0])
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size <= max_points:
+        return np.arange(values.size), values
+    steps = np.unique(np.linspace(0, values.size - 1, max_points).round().astype(np.int64))
+    return steps, values[steps]
 
 
 def _checked_artifact_path(artifact_path: str) -> str:
@@ -560,6 +595,24 @@ def _checked_path(path: Path, kind: str) -> Path:
     if not (path.is_file() if kind == "file" else path.is_dir()):
         raise TrackingError(f"artifact {kind} {str(path)!r} does not exist")
     return path
+
+
+def warm_up(tracking_uri: str) -> None:
+    """Import MLflow and open the store once (creating its tables if needed), so the next run logs at once.
+
+    Failures are left for the run that follows to report: a store that cannot be reached now may be later.
+
+    Args:
+        tracking_uri: The store.
+
+    Example:
+        >>> warm_up("sqlite:///:memory:")  # refused stores are left to the run, which says why
+    """
+    try:
+        with _open_store(tracking_uri, "open the store") as client:
+            client.search_experiments(max_results=1)
+    except TrackingError:
+        pass
 
 
 @contextlib.contextmanager

@@ -125,12 +125,14 @@ class MlflowSweepCallback(Callback):
             'tracking_uri: http://alice:***@mlflow.lab'
         """
         atexit.unregister(self._end_unfinished)
+        _finish_queued_runs()  # the jobs of the basic launcher handed their runs to this process's worker
         self._end("FINISHED")
         with contextlib.suppress(Exception):  # tracking must not break the sweep
             mask_credentials_in_file(Path(str(config.hydra.sweep.dir)) / "multirun.yaml")
 
     def _end_unfinished(self) -> None:
         """At exit before the sweep's end: end a parent run left open, FAILED, and mask ``multirun.yaml``."""
+        _finish_queued_runs()
         self._end("FAILED")
         if self.sweep_dir is not None:
             with contextlib.suppress(Exception):
@@ -145,6 +147,14 @@ class MlflowSweepCallback(Callback):
             end_run(tracking_uri=parent.tracking_uri, run_id=parent.run_id, status=status)
         except Exception as error:  # tracking must not break the sweep
             _log.warning("MLflow: cannot end the sweep parent run %s: %s", parent.run_id, error)
+
+
+def _finish_queued_runs() -> None:
+    """Wait for the runs the sweep's jobs handed to the tracking worker of this process; say what became of each."""
+    from framework.tracking.worker import drain_workers
+
+    for outcome in drain_workers():
+        outcome.report()
 
 
 def sweep_parent_run_id(sweep_dir: str | Path) -> str | None:

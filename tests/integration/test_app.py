@@ -37,21 +37,29 @@ class TestTrackedRun:
         assert logged.data.metrics["val/sharpe"] == pytest.approx(value)
         for key in ("train/cagr", "test/max_drawdown", "baseline/test/sharpe", "full/n_trades", "val/turnover"):
             assert key in logged.data.metrics
-        history = client.get_metric_history(logged.info.run_id, "equity")
+        history = sorted(client.get_metric_history(logged.info.run_id, "equity"), key=lambda m: m.step)
         equity = pd.read_parquet(out / "equity.parquet")["equity"].to_numpy()
-        assert len(history) == len(equity)
-        assert sorted(m.step for m in history)[-1] == len(equity) - 1
-        assert history[-1].value == pytest.approx(equity[-1]) or max(m.value for m in history) > 0
+        assert len(history) == 500 < len(equity)  # tracking.series_points: evenly spaced bars, the last included
+        assert history[0].step == 0 and history[-1].step == len(equity) - 1
+        for point in history:
+            assert point.value == pytest.approx(equity[point.step])
         artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
-        for name in (
-            "equity_drawdown.png",
-            "trades.parquet",
-            "decisions.parquet",
-            "equity.parquet",
-            "metrics.json",
-            "config.yaml",
-        ):
+        for name in ("equity_drawdown.png", "equity.parquet", "metrics.json", "config.yaml"):
             assert name in artifacts
+        assert "trades.parquet" not in artifacts and (out / "trades.parquet").exists()  # panels stay in the folder
+        assert logged.data.tags["output_dir"] == str(out.resolve())
+
+    def test_every_file_is_an_artifact_with_artifacts_all(self, store, compose_config, tmp_path) -> None:
+        cfg = compose_config([*SHORT, "experiment_name=all", "tracking.artifacts=all", "tracking.series_points=5000"])
+        out = tmp_path / "out"
+        run(cfg, out)
+        client = MlflowClient(store)
+        logged = client.search_runs([client.get_experiment_by_name("all").experiment_id])[0]
+        artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
+        for name in ("trades.parquet", "decisions.parquet", "equity.parquet", "metrics.json", "config.yaml"):
+            assert name in artifacts
+        equity = pd.read_parquet(out / "equity.parquet")["equity"].to_numpy()
+        assert len(client.get_metric_history(logged.info.run_id, "equity")) == len(equity)
 
     def test_metrics_file_matches_the_logged_metrics(self, store, compose_config, tmp_path) -> None:
         cfg = compose_config(SHORT)

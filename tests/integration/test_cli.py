@@ -37,6 +37,11 @@ class TestMultirun:
         assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
         assert {r.data.metrics["val/sharpe"] for r in children}.__len__() == 2  # the parameter mattered
         assert list(tmp_path.glob("multirun/*/*/0/metrics.json")) and list(tmp_path.glob("multirun/*/*/1/metrics.json"))
+        # The jobs hand their runs to the tracking worker; the sweep's end waits for them before ending the parent.
+        assert parents[0].info.status == "FINISHED"
+        assert max(r.info.end_time for r in children) <= parents[0].info.end_time
+        assert done.stdout.count("mlflow run ") == 2 and "warning" not in done.stderr
+        assert len(list(tmp_path.glob("multirun/*/*/*/equity_drawdown.png"))) == 2
 
 
 class TestMainJob:
