@@ -62,6 +62,11 @@ class RiskMeasures(NamedTuple):
         var: One-period VaR (a loss, fraction of equity) by ``var_method``.
         cvar: One-period CVaR by ``var_method``.
         position_risk: Risk of each position (see the module docstring), shape (tickers,).
+
+    Example:
+        >>> measures = RiskMeasures(volatility=0.2, var=0.02, cvar=0.025, position_risk=np.array([0.1, 0.05]))
+        >>> measures.volatility, measures.position_risk.tolist()
+        (0.2, [0.1, 0.05])
     """
 
     volatility: float
@@ -70,7 +75,21 @@ class RiskMeasures(NamedTuple):
     position_risk: np.ndarray
 
     def scaled(self, factor: float) -> RiskMeasures:
-        """The measures of the portfolio with every position multiplied by ``factor`` > 0."""
+        """The measures of the portfolio with every position multiplied by ``factor`` > 0.
+
+        Every measure scales linearly with the positions, so no estimate is read again.
+
+        Args:
+            factor: The common multiplier of the positions.
+
+        Returns:
+            Every measure times ``factor``.
+
+        Example:
+            >>> half = RiskMeasures(0.2, 0.02, 0.025, np.array([0.1, 0.05])).scaled(0.5)
+            >>> half.volatility, half.var, half.cvar, half.position_risk.tolist()
+            (0.1, 0.01, 0.0125, [0.05, 0.025])
+        """
         return RiskMeasures(self.volatility * factor, self.var * factor, self.cvar * factor,
                             self.position_risk * factor)  # fmt: skip
 
@@ -191,16 +210,44 @@ class RiskLimits(Agent):
 
     @property
     def enabled(self) -> bool:
-        """Whether any limit or drawdown rule is set (otherwise the agent is a no-op)."""
+        """Whether any limit or drawdown rule is set (otherwise the agent is a no-op).
+
+        Example:
+            >>> RiskLimits().enabled
+            True
+            >>> RiskLimits(max_portfolio_risk=None, max_position_risk=None, var_limit=None).enabled
+            False
+            >>> RiskLimits(max_portfolio_risk=None, max_position_risk=None, var_limit=None,
+            ...            max_portfolio_drawdown=0.2).enabled
+            True
+        """
         return self._active or self._drawdown_rules
 
     def history_needed(self) -> int:
-        """``min_history`` bars of returns when a limit is set, else none."""
+        """``min_history`` bars of returns when a limit is set, else none.
+
+        Returns:
+            The number of bars; :meth:`check` refuses a run with fewer returns.
+
+        Example:
+            >>> RiskLimits(lookback=60, min_history=20).history_needed()
+            20
+            >>> RiskLimits(max_portfolio_risk=None, max_position_risk=None, var_limit=None,
+            ...            max_position_drawdown=0.1).history_needed()  # drawdown rules need no estimate
+            0
+        """
         return int(self.min_history) if self._active else 0
 
     @property
     def supports_panel(self) -> bool:
-        """Only when every limit and rule is off (the agent is then a no-op)."""
+        """Only when every limit and rule is off (the agent is then a no-op).
+
+        Example:
+            >>> RiskLimits().supports_panel
+            False
+            >>> RiskLimits(max_portfolio_risk=None, max_position_risk=None, var_limit=None).supports_panel
+            True
+        """
         return not self.enabled
 
     def panel_targets(
@@ -211,13 +258,51 @@ class RiskLimits(Agent):
         allocation: np.ndarray | None,
         log: DecisionLog,
     ) -> np.ndarray:
-        """With every limit off, the previous stage's targets pass through."""
+        """With every limit off, the previous stage's targets pass through.
+
+        Args:
+            previous: The previous stage's targets, shape (days, tickers).
+            data: The whole panel (not read).
+            signals: The combined signals (not read).
+            allocation: The portfolio's fixed allocation, or None (not read).
+            log: The run's decision log (nothing is recorded).
+
+        Returns:
+            ``previous`` itself.
+
+        Raises:
+            NotImplementedError: When a limit or rule is set.
+
+        Example:
+            >>> data = MarketData(np.arange(2).astype("datetime64[D]"), ("A",), np.array([[10.0], [11.0]]))
+            >>> signals = SignalFrame(np.ones((2, 1)), np.ones((2, 1)))
+            >>> previous = np.array([[np.nan], [1.0]])
+            >>> off = RiskLimits(max_portfolio_risk=None, max_position_risk=None, var_limit=None)
+            >>> off.panel_targets(previous, data, signals, None, DecisionLog()) is previous
+            True
+            >>> RiskLimits().panel_targets(previous, data, signals, None, DecisionLog())
+            Traceback (most recent call last):
+            ...
+            NotImplementedError: risk limits are measured bar by bar
+        """
         if self.enabled:
             raise NotImplementedError("risk limits are measured bar by bar")
         return previous
 
     def prepare(self, data: MarketData, signals: SignalFrame | None) -> None:
-        """Take the run's shared estimate; allocate the per-bar records."""
+        """Take the run's shared estimate; allocate the per-bar records.
+
+        Args:
+            data: The whole panel of the run.
+            signals: The combined signals of the run (not read).
+
+        Example:
+            >>> close = np.array([[100.0, 50.0], [102.0, 50.5], [99.0, 50.0], [103.0, 50.5], [100.0, 50.0]])
+            >>> agent = RiskLimits(lookback=4, min_history=3)
+            >>> agent.prepare(MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> agent.volatility_.tolist(), agent.iterations_.tolist()  # nothing measured yet
+            ([nan, nan, nan, nan, nan], [0, 0, 0, 0, 0])
+        """
         n_days, n = data.shape
         self._estimate = Estimates.of(data).rolling(self.lookback, self.covariance, self.halflife)
         nan = np.full(n_days, np.nan)
@@ -243,7 +328,21 @@ class RiskLimits(Agent):
             weights: Shape (tickers,), fractions of equity.
 
         Returns:
-            The :class:`RiskMeasures` (``position_risk`` of every ticker, 0 where nothing is held).
+            The :class:`RiskMeasures` (``position_risk`` of every ticker, 0 where nothing is held; empty when
+            ``max_position_risk`` is None, as it is then not measured).
+
+        Raises:
+            AgentError: Without :meth:`prepare`.
+
+        Example:
+            >>> close = np.array([[100.0, 50.0], [102.0, 50.5], [99.0, 50.0], [103.0, 50.5], [100.0, 50.0]])
+            >>> agent = RiskLimits(lookback=4, min_history=3)
+            >>> agent.prepare(MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> measures = agent.measure(4, np.array([0.5, 0.0]))
+            >>> round(measures.volatility, 4), round(measures.var, 4), round(measures.cvar, 4)
+            (0.2804, 0.0291, 0.0364)
+            >>> measures.position_risk.round(4).tolist()  # standalone: |w| x annualized volatility
+            [0.2804, 0.0]
         """
         columns = np.flatnonzero(weights)
         measures = self._measure(bar, columns, weights[columns])
@@ -298,7 +397,30 @@ class RiskLimits(Agent):
     # --- the pipeline interface --------------------------------------------------------------------------
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
-        """Resize the proposal until every limit holds (see the module docstring)."""
+        """Resize the proposal until every limit holds (see the module docstring).
+
+        Args:
+            proposal: The previous stage's targets.
+            state: What is known at the close of bar t: the positions, prices and equity.
+
+        Returns:
+            ``proposal`` itself when every position keeps its size; else every resized position as an explicit
+            target, reason ``"risk limits"``.
+
+        Example:
+            >>> close = np.array([[100.0, 50.0], [102.0, 50.5], [99.0, 50.0], [103.0, 50.5], [100.0, 50.0]])
+            >>> agent = RiskLimits(max_portfolio_risk=None, max_position_risk=0.1, var_limit=None, lookback=4,
+            ...                    min_history=3)
+            >>> agent.prepare(MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.close, state.positions, state.equity = 4, close[4], np.zeros(2), 1.0
+            >>> out = agent.propose(TradeProposal(np.array([0.5, 0.5])), state).target_weights
+            >>> out.round(4).tolist(), agent.measure(4, out).position_risk.round(4).tolist()  # A cut in 2 iterations
+            ([0.1783, 0.5], [0.1, 0.0912])
+            >>> state.bar = 2  # 2 returns, min_history 3: nothing is held yet
+            >>> agent.propose(TradeProposal(np.array([0.5, 0.5])), state).target_weights.tolist()
+            [0.0, 0.0]
+        """
         if not self.enabled:
             return proposal
         adjustment = self.assess(proposal, state)
@@ -316,6 +438,21 @@ class RiskLimits(Agent):
         Returns:
             The :class:`Adjustment`: scale per ticker, the measures after resizing (``volatility``, ``var``,
             ``cvar``, ``iterations``) and warnings (limits forced, no estimate yet).
+
+        Example:
+            >>> close = np.array([[100.0, 50.0], [102.0, 50.5], [99.0, 50.0], [103.0, 50.5], [100.0, 50.0]])
+            >>> agent = RiskLimits(max_portfolio_risk=0.2, max_position_risk=None, var_limit=None, lookback=4,
+            ...                    min_history=3)
+            >>> agent.prepare(MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.close, state.positions, state.equity = 4, close[4], np.zeros(2), 1.0
+            >>> adjustment = agent.assess(TradeProposal(np.array([0.5, 0.5])), state)
+            >>> adjustment.scale.round(4).tolist(), adjustment.metrics["volatility"], adjustment.metrics["iterations"]
+            ([0.541, 0.541], 0.2, 1.0)
+            >>> state.log.to_frame(np.arange(5).astype("datetime64[D]"), ("A", "B"))["reason"].tolist()
+            ['portfolio volatility 0.3697 > 0.2', 'portfolio volatility 0.3697 > 0.2']
+            >>> agent.assess(TradeProposal(np.array([0.1, 0.1])), state) is None  # within the limit
+            True
         """
         t = state.bar
         before = state.held(proposal.target_weights)
@@ -455,7 +592,26 @@ class RiskLimits(Agent):
         return out
 
     def series(self) -> dict[str, np.ndarray]:
-        """Per-bar records: the measures after resizing, iterations, and bars at a limit."""
+        """Per-bar records: the measures after resizing, iterations, and bars at a limit.
+
+        Returns:
+            Series name to a shape (days,) array (NaN on the bars not measured); none when the agent is a no-op
+            or was not prepared.
+
+        Example:
+            >>> close = np.array([[100.0, 50.0], [102.0, 50.5], [99.0, 50.0], [103.0, 50.5], [100.0, 50.0]])
+            >>> agent = RiskLimits(max_portfolio_risk=0.2, max_position_risk=None, var_limit=None, lookback=4,
+            ...                    min_history=3)
+            >>> agent.prepare(MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.close, state.positions, state.equity = 4, close[4], np.zeros(2), 1.0
+            >>> _ = agent.propose(TradeProposal(np.array([0.5, 0.5])), state)
+            >>> series = agent.series()
+            >>> sorted(series)
+            ['at_limit', 'limits_forced', 'risk_cvar', 'risk_iterations', 'risk_var', 'risk_volatility']
+            >>> series["risk_volatility"].tolist(), series["at_limit"].tolist()
+            ([nan, nan, nan, nan, 0.2], [0.0, 0.0, 0.0, 0.0, 1.0])
+        """
         if not self.enabled or not hasattr(self, "volatility_"):
             return {}
         return {

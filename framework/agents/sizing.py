@@ -73,6 +73,20 @@ class SizingAgent(Agent):
 
     Raises:
         ConfigError: For a parameter out of range.
+
+    Example:
+        >>> class HalfEach(SizingAgent):
+        ...     def targets(self, state):
+        ...         return np.where(state.signal > 0, 0.5, 0.0), "half of equity per long"
+        >>> agent = HalfEach(rebalance="on_change", max_position_size=0.4)
+        >>> agent.prepare(None, None)
+        >>> state = ExecutionState.empty(("A", "B"))
+        >>> state.bar, state.signal = 0, np.array([1.0, -1.0])
+        >>> agent.propose(TradeProposal(np.full(2, np.nan)), state).target_weights.tolist()  # capped
+        [0.4, 0.0]
+        >>> state.bar = 1
+        >>> agent.propose(TradeProposal(np.full(2, np.nan)), state).target_weights.tolist()  # no change: no order
+        [nan, nan]
     """
 
     requires: ClassVar[tuple[str, ...]] = ("signal",)
@@ -124,17 +138,65 @@ class SizingAgent(Agent):
     # --- hooks for subclasses ----------------------------------------------------------------------------
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
-        """The wanted weights of bar ``state.bar`` and the reason, in words, for the log."""
+        """The wanted weights of bar ``state.bar`` and the reason, in words, for the log.
+
+        Args:
+            state: What is known at the close of bar t.
+
+        Returns:
+            Signed weights, shape (tickers,), before the tilt and the bounds; and the reason.
+
+        Raises:
+            NotImplementedError: In the base class: every sizing agent defines it.
+
+        Example:
+            >>> SizingAgent().targets(ExecutionState.empty(("A",)))
+            Traceback (most recent call last):
+            ...
+            NotImplementedError
+        """
         raise NotImplementedError
 
     def target_panel(self, signals: SignalFrame, allocation: np.ndarray | None) -> tuple[np.ndarray, str] | None:
-        """The targets of every bar at once, shape (days, tickers), with the reason; None when not available."""
+        """The targets of every bar at once, shape (days, tickers), with the reason; None when not available.
+
+        A subclass that defines it gets :attr:`supports_panel` (when it has no tilt and no bounds).
+
+        Args:
+            signals: The combined signals of the run.
+            allocation: The portfolio's fixed allocation, or None.
+
+        Returns:
+            What :meth:`targets` gives on each bar, row by row, and the reason; None in the base class.
+
+        Example:
+            >>> SizingAgent().target_panel(SignalFrame(np.ones((2, 1)), np.ones((2, 1))), None) is None
+            True
+        """
         return None
 
     # --- the pipeline interface --------------------------------------------------------------------------
 
     def prepare(self, data: MarketData | None, signals: SignalFrame | None) -> None:
-        """Forget the previous run's targets; lay out the rebalancing calendar of ``data``."""
+        """Forget the previous run's targets; lay out the rebalancing calendar of ``data``.
+
+        Args:
+            data: The whole panel of the run, or None (no calendar: a calendar ``rebalance`` then fails).
+            signals: The combined signals of the run (not read here).
+
+        Example:
+            >>> agent = EqualWeightSizing(rebalance="never")
+            >>> agent.prepare(None, None)
+            >>> state = ExecutionState.empty(("A",))
+            >>> state.bar, state.signal = 0, np.array([1.0])
+            >>> agent.propose(TradeProposal(np.full(1, np.nan)), state).target_weights.tolist()
+            [1.0]
+            >>> agent.propose(TradeProposal(np.full(1, np.nan)), state).target_weights.tolist()  # held
+            [nan]
+            >>> agent.prepare(None, None)  # a new run: the agent enters again
+            >>> agent.propose(TradeProposal(np.full(1, np.nan)), state).target_weights.tolist()
+            [1.0]
+        """
         self._previous = np.empty(0)
         self._entered = False
         self._due_bars = None if data is None or not self._calendar else period_starts(data.dates, self.rebalance)
@@ -146,7 +208,32 @@ class SizingAgent(Agent):
         self._held: np.ndarray | None = None
 
     def propose(self, proposal: TradeProposal, state: ExecutionState) -> TradeProposal:
-        """Targets of bar ``state.bar``, recorded where they change, sent according to ``rebalance``."""
+        """Targets of bar ``state.bar``, recorded where they change, sent according to ``rebalance``.
+
+        Args:
+            proposal: The previous stage's targets (not read: sizing starts the pipeline).
+            state: What is known at the close of bar t.
+
+        Returns:
+            The targets with the bar's confidence, or all NaN targets on a bar that sends nothing.
+
+        Raises:
+            AgentError: For a calendar ``rebalance`` without :meth:`prepare` on the run's data.
+
+        Example:
+            >>> dates = np.array(["2024-01-30", "2024-01-31", "2024-02-01"], dtype="datetime64[D]")
+            >>> agent = EqualWeightSizing(rebalance="monthly")
+            >>> agent.prepare(MarketData(dates, ("A",), np.ones((3, 1))), None)
+            >>> state = ExecutionState.empty(("A",))
+            >>> sent = []
+            >>> for bar, signal in enumerate([1.0, 0.0, 0.0]):
+            ...     state.bar, state.signal = bar, np.array([signal])
+            ...     sent.append(agent.propose(TradeProposal(np.full(1, np.nan)), state).target_weights[0].item())
+            >>> sent  # enters at once, then waits for February
+            [1.0, nan, 0.0]
+            >>> state.log.to_frame(dates, ("A",))[["bar", "before", "after"]].values.tolist()  # bar 1: not computed
+            [[0.0, 0.0, 1.0], [2.0, 1.0, 0.0]]
+        """
         if self.adaptive:
             self._learn(state)
         if self._calendar and self._entered:
@@ -171,7 +258,14 @@ class SizingAgent(Agent):
 
     @property
     def supports_panel(self) -> bool:
-        """Whether the targets can be computed for the whole panel (no tilt, no bounds, a panel form exists)."""
+        """Whether the targets can be computed for the whole panel (no tilt, no bounds, a panel form exists).
+
+        Example:
+            >>> EqualWeightSizing().supports_panel, EqualWeightSizing(max_position_size=0.5).supports_panel
+            (True, False)
+            >>> InverseVolatilitySizing().supports_panel  # no panel form
+            False
+        """
         plain = not self.adaptive and self.min_position_size == 0 and self.max_position_size is None
         return plain and type(self).target_panel is not SizingAgent.target_panel
 
@@ -183,7 +277,31 @@ class SizingAgent(Agent):
         allocation: np.ndarray | None,
         log: DecisionLog,
     ) -> np.ndarray:
-        """Every bar's targets at once, the same as :meth:`propose` bar by bar, logged the same way."""
+        """Every bar's targets at once, the same as :meth:`propose` bar by bar, logged the same way.
+
+        Args:
+            previous: The previous stage's targets, shape (days, tickers) (not read: sizing starts the pipeline).
+            data: The whole panel, for a calendar ``rebalance``.
+            signals: The combined signals.
+            allocation: The portfolio's fixed allocation, or None.
+            log: The run's decision log.
+
+        Returns:
+            Shape (days, tickers); NaN on the bars that send nothing.
+
+        Raises:
+            NotImplementedError: For an agent without :meth:`target_panel`.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"), np.ones((3, 2)))
+            >>> signals = SignalFrame(np.array([[np.nan, np.nan], [1.0, 0.0], [1.0, 1.0]]), np.ones((3, 2)))
+            >>> agent, log = EqualWeightSizing(rebalance="on_change"), DecisionLog()
+            >>> agent.prepare(data, signals)
+            >>> agent.panel_targets(np.full((3, 2), np.nan), data, signals, None, log).tolist()
+            [[nan, nan], [1.0, 0.0], [0.5, 0.5]]
+            >>> len(log)  # A on bar 1, A and B on bar 2
+            3
+        """
         panel = self.target_panel(signals, allocation)
         if panel is None:
             raise NotImplementedError(f"{type(self).__name__} has no whole-panel form")
@@ -383,7 +501,21 @@ class EqualWeightSizing(SizingAgent):
         self._reason = f"equal weight over the tickers with a {'positive' if long_only else 'non-zero'} signal"
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
-        """Equal weights over the selected tickers (see the class docstring)."""
+        """Equal weights over the selected tickers (see the class docstring).
+
+        Args:
+            state: What is known at the close of bar t.
+
+        Returns:
+            ``±gross_exposure / k`` for each of the k selected tickers, 0 for the others; and the reason.
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B", "C"))
+            >>> state.signal = np.array([1.0, -0.5, np.nan])
+            >>> weights, reason = EqualWeightSizing(long_only=False, gross_exposure=2.0).targets(state)
+            >>> weights.tolist(), reason
+            ([1.0, -1.0, 0.0], 'equal weight over the tickers with a non-zero signal')
+        """
         target = self._direction(state.signal)
         selected = np.count_nonzero(target)
         if selected:
@@ -391,7 +523,20 @@ class EqualWeightSizing(SizingAgent):
         return target, self._reason
 
     def target_panel(self, signals: SignalFrame, allocation: np.ndarray | None) -> tuple[np.ndarray, str]:
-        """The equal weights of every bar at once (the same arithmetic as :meth:`targets`, row by row)."""
+        """The equal weights of every bar at once (the same arithmetic as :meth:`targets`, row by row).
+
+        Args:
+            signals: The combined signals of the run.
+            allocation: Not read.
+
+        Returns:
+            Shape (days, tickers), and the reason.
+
+        Example:
+            >>> signals = SignalFrame(np.array([[np.nan, np.nan], [1.0, 0.0], [1.0, 1.0]]), np.ones((3, 2)))
+            >>> EqualWeightSizing().target_panel(signals, None)[0].tolist()
+            [[0.0, 0.0], [1.0, 0.0], [0.5, 0.5]]
+        """
         target = self._direction(np.asarray(signals.signal, dtype=np.float64))
         selected = np.count_nonzero(target, axis=1)
         with np.errstate(divide="ignore"):
@@ -461,7 +606,24 @@ class FixedAllocationSizing(SizingAgent):
         check_bool("scale_by_signal", scale_by_signal)
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
-        """Allocation of the selected tickers (see the class docstring)."""
+        """Allocation of the selected tickers (see the class docstring).
+
+        Args:
+            state: What is known at the close of bar t, with the portfolio's allocation.
+
+        Returns:
+            ``±allocation[i]`` for each selected ticker (times ``|signal|`` with ``scale_by_signal``), 0 for the
+            others; and the reason.
+
+        Raises:
+            AgentError: When the portfolio has no allocation.
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B", "C"))
+            >>> state.signal, state.allocation = np.array([1.0, -1.0, 0.0]), np.array([0.5, 0.3, 0.2])
+            >>> FixedAllocationSizing(long_only=False).targets(state)[0].tolist()
+            [0.5, -0.3, 0.0]
+        """
         if state.allocation is None:
             raise AgentError(
                 f"agent.{self.name}: fixed allocation sizing needs the portfolio's 'allocation' "
@@ -474,7 +636,22 @@ class FixedAllocationSizing(SizingAgent):
         return direction * state.allocation, "fixed allocation of the tickers with a positive signal"
 
     def target_panel(self, signals: SignalFrame, allocation: np.ndarray | None) -> tuple[np.ndarray, str] | None:
-        """The allocation targets of every bar at once (None without an allocation: the loop reports it)."""
+        """The allocation targets of every bar at once (None without an allocation: the loop reports it).
+
+        Args:
+            signals: The combined signals of the run.
+            allocation: The portfolio's fixed allocation, or None.
+
+        Returns:
+            Shape (days, tickers), and the reason; or None.
+
+        Example:
+            >>> signals = SignalFrame(np.array([[np.nan, 1.0], [0.5, 1.0]]), np.ones((2, 2)))
+            >>> FixedAllocationSizing(scale_by_signal=True).target_panel(signals, np.array([0.6, 0.4]))[0].tolist()
+            [[0.0, 0.4], [0.3, 0.4]]
+            >>> FixedAllocationSizing().target_panel(signals, None) is None
+            True
+        """
         if allocation is None:
             return None
         signal = np.nan_to_num(np.asarray(signals.signal, dtype=np.float64), nan=0.0)
@@ -537,7 +714,20 @@ class SignalWeightedSizing(SizingAgent):
     _REASON = "in proportion to |signal| x confidence"
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
-        """Signal-weighted targets (see the class docstring)."""
+        """Signal-weighted targets (see the class docstring).
+
+        Args:
+            state: What is known at the close of bar t.
+
+        Returns:
+            Weights in proportion to ``|signal| x confidence`` over the selected tickers, and the reason.
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B", "C"))
+            >>> state.signal, state.confidence = np.array([1.0, 0.5, 0.2]), np.array([0.5, 1.0, 0.0])
+            >>> SignalWeightedSizing().targets(state)[0].tolist()
+            [0.5, 0.5, 0.0]
+        """
         direction = self._direction(state.signal)
         strength = np.abs(direction * np.nan_to_num(state.signal) * np.nan_to_num(state.confidence))
         total = float(strength.sum())
@@ -546,7 +736,20 @@ class SignalWeightedSizing(SizingAgent):
         return direction * strength * (self.gross_exposure / total), self._REASON
 
     def target_panel(self, signals: SignalFrame, allocation: np.ndarray | None) -> tuple[np.ndarray, str]:
-        """The signal-weighted targets of every bar at once."""
+        """The signal-weighted targets of every bar at once.
+
+        Args:
+            signals: The combined signals of the run.
+            allocation: Not read.
+
+        Returns:
+            Shape (days, tickers), and the reason.
+
+        Example:
+            >>> signals = SignalFrame(np.array([[np.nan, 1.0], [0.6, 0.2]]), np.array([[0.0, 0.5], [1.0, 1.0]]))
+            >>> SignalWeightedSizing(gross_exposure=2.0).target_panel(signals, None)[0].round(2).tolist()
+            [[0.0, 2.0], [1.5, 0.5]]
+        """
         signal = np.asarray(signals.signal, dtype=np.float64)
         direction = self._direction(signal)
         strength = np.abs(direction * np.nan_to_num(signal) * np.nan_to_num(signals.confidence))
@@ -568,10 +771,33 @@ class EstimateSizing(SizingAgent):
         covariance: ``sample``, ``ledoit_wolf`` or ``ewma``.
         halflife: Half-life in bars, for ``ewma``.
         min_history: Returns needed before sizing, in [2, lookback].
-        (others): See :class:`SizingAgent`.
+        long_only: See :class:`SizingAgent`.
+        gross_exposure: See :class:`SizingAgent`.
+        threshold: See :class:`SizingAgent`.
+        rebalance: See :class:`SizingAgent`.
+        min_position_size: See :class:`SizingAgent`.
+        max_position_size: See :class:`SizingAgent`.
+        adaptive: See :class:`SizingAgent`.
+        learning_rate: See :class:`SizingAgent`.
+        adaptation_period: See :class:`SizingAgent`.
 
     Raises:
         ConfigError: For a parameter out of range.
+
+    Example:
+        >>> class Equal(EstimateSizing):
+        ...     def weights_for(self, bar, selected, direction):
+        ...         return np.full(selected.size, 1.0 / selected.size)
+        >>> close = np.array([[10.0, 10.0], [10.2, 10.1], [10.0, 10.0], [10.2, 10.1]])
+        >>> agent = Equal(lookback=3, min_history=3)
+        >>> agent.prepare(MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"), close), None)
+        >>> state = ExecutionState.empty(("A", "B"))
+        >>> state.bar, state.signal = 2, np.array([1.0, 1.0])
+        >>> agent.targets(state)
+        (array([0., 0.]), 'warming up: 2 of 3 bars of returns')
+        >>> state.bar = 3
+        >>> agent.targets(state)
+        (array([0.5, 0.5]), 'estimate-based weights')
     """
 
     requires: ClassVar[tuple[str, ...]] = ("signal", "returns")
@@ -615,22 +841,96 @@ class EstimateSizing(SizingAgent):
     accepts_no_covariance: ClassVar[bool] = False
 
     def history_needed(self) -> int:
-        """``min_history`` bars of returns."""
+        """``min_history`` bars of returns.
+
+        Returns:
+            ``min_history``; :meth:`check` refuses a run with fewer returns.
+
+        Example:
+            >>> InverseVolatilitySizing(lookback=60, min_history=20).history_needed()
+            20
+        """
         return int(self.min_history)
 
     def prepare(self, data: MarketData | None, signals: SignalFrame | None) -> None:
-        """Reset, and take the run's shared estimate for these settings."""
+        """Reset, and take the run's shared estimate for these settings.
+
+        Args:
+            data: The whole panel of the run, or None (the agent then cannot size).
+            signals: The combined signals of the run (not read here).
+
+        Example:
+            >>> close = np.array([[10.0, 10.0], [10.2, 10.1], [10.0, 10.0], [10.2, 10.1]])
+            >>> agent = InverseVolatilitySizing(lookback=3, min_history=2)
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.signal = 3, np.array([1.0, 0.0])
+            >>> agent.targets(state)
+            Traceback (most recent call last):
+            ...
+            framework.core.errors.AgentError: agent.agent: InverseVolatilitySizing needs prepare(data, signals) first
+            >>> agent.prepare(MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> agent.targets(state)
+            (array([1., 0.]), 'inverse volatility')
+        """
         super().prepare(data, signals)
         if data is not None:
             self._estimate = Estimates.of(data).rolling(self.lookback, self.covariance or "sample", self.halflife)
             self._tickers = data.tickers
 
     def weights_for(self, bar: int, selected: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Non-negative weights summing to 1 for the ``selected`` columns (held in ``direction``, ±1)."""
+        """Non-negative weights summing to 1 for the ``selected`` columns (held in ``direction``, ±1).
+
+        Called by :meth:`targets` once ``min_history`` returns exist, with the selected tickers that have a full
+        window of returns.
+
+        Args:
+            bar: Index t of the bar.
+            selected: Column indices of the selected tickers, shape (k,).
+            direction: +1 for a long, -1 for a short, one per entry of ``selected``.
+
+        Returns:
+            Shape (k,).
+
+        Raises:
+            NotImplementedError: In the base class: every estimate-based agent defines it.
+
+        Example:
+            >>> EstimateSizing().weights_for(100, np.array([0, 1]), np.array([1.0, 1.0]))
+            Traceback (most recent call last):
+            ...
+            NotImplementedError
+        """
         raise NotImplementedError
 
     def targets(self, state: ExecutionState) -> tuple[np.ndarray, str]:
-        """The method's weights over the selected tickers (see the class docstring)."""
+        """The method's weights over the selected tickers (see the class docstring).
+
+        A selected ticker without a full window of returns (listed late, or with a bar without a price in the
+        window) gets 0 until its window is complete.
+
+        Args:
+            state: What is known at the close of bar t.
+
+        Returns:
+            ``direction x weights_for(...) x gross_exposure`` on the selected tickers, 0 for the others (all 0
+            while warming up); and the reason.
+
+        Raises:
+            AgentError: Without :meth:`prepare` on the run's data.
+            EstimationError: When the method cannot size the selected tickers on this bar.
+
+        Example:
+            >>> close = np.array([[10.0, np.nan], [10.2, 10.0], [10.0, 10.1], [10.2, 10.0]])
+            >>> agent = InverseVolatilitySizing(lookback=2, min_history=2)
+            >>> agent.prepare(MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.signal = 2, np.array([1.0, 1.0])
+            >>> agent.targets(state)[0].tolist()  # B has one return so far: A alone
+            [1.0, 0.0]
+            >>> state.bar = 3
+            >>> agent.targets(state)[0].round(3).tolist()
+            [0.334, 0.666]
+        """
         if self._estimate is None:
             raise AgentError(f"agent.{self.name}: {type(self).__name__} needs prepare(data, signals) first")
         direction = self._direction(state.signal)
@@ -705,7 +1005,27 @@ class InverseVolatilitySizing(EstimateSizing):
     method_name: ClassVar[str] = "inverse volatility"
 
     def weights_for(self, bar: int, selected: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """``1/vol`` normalized (see the class docstring)."""
+        """``1/vol`` normalized (see the class docstring).
+
+        Args:
+            bar: Index t of the bar.
+            selected: Column indices of the selected tickers, shape (k,).
+            direction: +1 for a long, -1 for a short, one per entry of ``selected`` (the weights do not depend
+                on it).
+
+        Returns:
+            Shape (k,), summing to 1.
+
+        Raises:
+            EstimationError: When a selected ticker has zero volatility over the window.
+
+        Example:
+            >>> close = np.array([[10.0, 10.0], [10.2, 10.1], [10.0, 10.0], [10.2, 10.1]])
+            >>> agent = InverseVolatilitySizing(lookback=3, min_history=2)
+            >>> agent.prepare(MarketData(np.arange(4).astype("datetime64[D]"), ("A", "B"), close), None)
+            >>> agent.weights_for(3, np.array([0, 1]), np.array([1.0, -1.0])).round(3).tolist()  # B half as volatile
+            [0.334, 0.666]
+        """
         assert self._estimate is not None
         vol = self._estimate.volatility(bar)[selected]
         self._check_volatility(bar, selected, vol)
@@ -795,7 +1115,22 @@ class RiskParitySizing(EstimateSizing):
         self._budgets: np.ndarray = np.empty(0)
 
     def check(self, context: RunContext) -> None:
-        """Also check that every budgeted ticker is in the data."""
+        """Also check that every budgeted ticker is in the data.
+
+        Args:
+            context: What the run provides.
+
+        Raises:
+            ConfigError: Naming the agent's config key and what is missing.
+
+        Example:
+            >>> agent = RiskParitySizing(risk_budgets={"A": 2.0, "Z": 1.0}, lookback=3, min_history=2)
+            >>> agent.name = "sizing"
+            >>> agent.check(RunContext(n_days=10, tickers=("A", "B")))
+            Traceback (most recent call last):
+            ...
+            framework.core.errors.ConfigError: agent.sizing.risk_budgets: Z not in the data; tickers: A, B
+        """
         super().check(context)
         unknown = sorted(set(self.risk_budgets or {}) - set(context.tickers))
         if unknown:
@@ -805,14 +1140,58 @@ class RiskParitySizing(EstimateSizing):
             )
 
     def prepare(self, data: MarketData | None, signals: SignalFrame | None) -> None:
-        """Reset, take the shared estimate, and lay out the budgets in column order."""
+        """Reset, take the shared estimate, and lay out the budgets in column order.
+
+        Args:
+            data: The whole panel of the run, or None.
+            signals: The combined signals of the run (not read here).
+
+        Example:
+            >>> close = np.array([[10.0, 20.0], [10.2, 20.1], [10.0, 20.3], [10.3, 20.0], [10.1, 20.2]])
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close)
+            >>> agent = RiskParitySizing(risk_budgets={"B": 2.0}, lookback=4, min_history=3)
+            >>> agent.prepare(data, None)
+            >>> agent.weights_for(4, np.array([0, 1]), np.ones(2)).round(3).tolist()
+            [0.299, 0.701]
+            >>> agent.prepare(data.select(["B", "A"]), None)  # B's budget follows B's column
+            >>> agent.weights_for(4, np.array([0, 1]), np.ones(2)).round(3).tolist()
+            [0.701, 0.299]
+        """
         super().prepare(data, signals)
         if data is not None:
             budgets = self.risk_budgets or {}
             self._budgets = np.array([float(budgets.get(t, 1.0)) for t in data.tickers])
 
     def weights_for(self, bar: int, selected: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Risk budgeting weights of the selected tickers (see the class docstring)."""
+        """Risk budgeting weights of the selected tickers (see the class docstring).
+
+        Args:
+            bar: Index t of the bar.
+            selected: Column indices of the selected tickers, shape (k,).
+            direction: +1 for a long, -1 for a short, one per entry of ``selected``: a short's returns enter
+                with their sign flipped.
+
+        Returns:
+            Shape (k,), summing to 1.
+
+        Raises:
+            EstimationError: When a selected ticker has zero variance or the solver does not converge.
+
+        Example:
+            >>> close = np.array([[10.0, 20.0], [10.2, 20.1], [10.0, 20.3], [10.3, 20.0], [10.1, 20.2]])
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close)
+            >>> equal = RiskParitySizing(lookback=4, min_history=3)
+            >>> a_twice = RiskParitySizing(risk_budgets={"A": 2.0}, lookback=4, min_history=3)
+            >>> equal.prepare(data, None)
+            >>> a_twice.prepare(data, None)
+            >>> both = np.array([0, 1])
+            >>> equal.weights_for(4, both, np.ones(2)).round(3).tolist()  # two assets: inverse volatility
+            [0.312, 0.688]
+            >>> a_twice.weights_for(4, both, np.ones(2)).round(3).tolist()
+            [0.324, 0.676]
+            >>> a_twice.weights_for(4, both, np.array([1.0, -1.0])).round(3).tolist()  # B short
+            [0.461, 0.539]
+        """
         from framework.stats.risk_parity import risk_budget_weights
 
         assert self._estimate is not None
@@ -906,7 +1285,33 @@ class OptimizerSizing(EstimateSizing):
         self.method_name = type(optimizer).__name__  # type: ignore[misc]
 
     def weights_for(self, bar: int, selected: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Fit a clone of the optimizer on the selected tickers' window (see the class docstring)."""
+        """Fit a clone of the optimizer on the selected tickers' window (see the class docstring).
+
+        Negative or NaN weights of the optimizer count as 0; the rest are normalized.
+
+        Args:
+            bar: Index t of the bar.
+            selected: Column indices of the selected tickers, shape (k,); one ticker gets all (no fit).
+            direction: +1 for a long, -1 for a short, one per entry of ``selected``: a short's returns enter
+                with their sign flipped.
+
+        Returns:
+            Shape (k,), summing to 1.
+
+        Raises:
+            EstimationError: When the optimizer fails or gives no positive weight.
+
+        Example:
+            >>> from skfolio.optimization import InverseVolatility
+            >>> close = np.array([[10.0, 20.0], [10.2, 20.1], [10.0, 20.3], [10.3, 20.0], [10.1, 20.2]])
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), close)
+            >>> agent = OptimizerSizing(InverseVolatility(), lookback=4, min_history=3)
+            >>> agent.prepare(data, None)
+            >>> agent.weights_for(4, np.array([0, 1]), np.ones(2)).round(3).tolist()
+            [0.312, 0.688]
+            >>> agent.weights_for(4, np.array([1]), np.ones(1)).tolist()
+            [1.0]
+        """
         from sklearn.base import clone
 
         assert self._estimate is not None

@@ -22,6 +22,12 @@ class StrategySlot:
         label: Name in the portfolio YAML (``ma_crossover``, ``rsi``...).
         strategy: The strategy component.
         weight: Non-negative weight passed to the aggregator.
+
+    Example:
+        >>> from framework.strategies import RSI
+        >>> slot = StrategySlot("rsi", RSI(), weight=2.0)
+        >>> slot.label, slot.weight
+        ('rsi', 2.0)
     """
 
     label: str
@@ -39,6 +45,14 @@ class Sleeve:
         tickers: The tickers of the sleeve.
         strategies: The strategies applied to each of them.
         aggregator: How their signals are combined.
+
+    Example:
+        >>> from framework.aggregation import WeightedAverage
+        >>> from framework.strategies import BuyAndHold, Momentum
+        >>> sleeve = Sleeve(("A", "B"), [StrategySlot("hold", BuyAndHold()), StrategySlot("mom", Momentum())],
+        ...                 WeightedAverage())
+        >>> [slot.label for slot in sleeve.strategies]
+        ['hold', 'mom']
     """
 
     tickers: tuple[str, ...]
@@ -107,11 +121,36 @@ class PortfolioStrategy:
 
     @property
     def tickers(self) -> tuple[str, ...]:
-        """Every ticker of the portfolio, sleeve by sleeve."""
+        """Every ticker of the portfolio, sleeve by sleeve.
+
+        Example:
+            >>> from framework.aggregation import WeightedAverage
+            >>> from framework.strategies import BuyAndHold
+            >>> hold = [StrategySlot("hold", BuyAndHold())]
+            >>> PortfolioStrategy([Sleeve(("B", "C"), hold, WeightedAverage()),
+            ...                    Sleeve(("A",), hold, WeightedAverage())]).tickers
+            ('B', 'C', 'A')
+        """
         return tuple(t for sleeve in self.sleeves for t in sleeve.tickers)
 
     def allocation_weights(self, tickers: Sequence[str]) -> np.ndarray | None:
-        """The allocation as an array in the order of ``tickers`` (0 for tickers left out), or None."""
+        """The allocation as an array in the order of ``tickers`` (0 for tickers left out), or None.
+
+        Args:
+            tickers: Column names, usually the run's ``data.tickers``.
+
+        Returns:
+            Shape (tickers,), or None when the portfolio has no allocation.
+
+        Example:
+            >>> from framework.aggregation import WeightedAverage
+            >>> from framework.strategies import BuyAndHold
+            >>> sleeve = Sleeve(("A", "B", "C"), [StrategySlot("hold", BuyAndHold())], WeightedAverage())
+            >>> PortfolioStrategy([sleeve], allocation={"A": 0.5, "C": 0.25}).allocation_weights(("C", "B", "A"))
+            array([0.25, 0.  , 0.5 ])
+            >>> PortfolioStrategy([sleeve]).allocation_weights(("A", "B", "C")) is None
+            True
+        """
         if self.allocation is None:
             return None
         return np.array([float(self.allocation.get(t, 0.0)) for t in tickers])
@@ -125,6 +164,19 @@ class PortfolioStrategy:
 
         Returns:
             self.
+
+        Example:
+            >>> from framework.aggregation import WeightedAverage
+            >>> from framework.strategies import Strategy
+            >>> class Seen(Strategy):
+            ...     def fit(self, train):
+            ...         self.bars_, self.tickers_ = train.n_days, train.tickers
+            ...         return self
+            >>> seen = Seen()
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("A", "B"), np.ones((5, 2)))
+            >>> _ = PortfolioStrategy([Sleeve(("B",), [StrategySlot("seen", seen)], WeightedAverage())]).fit(data, 3)
+            >>> seen.bars_, seen.tickers_  # the train bars of its own sleeve's tickers
+            (3, ('B',))
         """
         train = data.slice_rows(0, train_stop)
         for sleeve in self.sleeves:
@@ -147,6 +199,24 @@ class PortfolioStrategy:
         Returns:
             The portfolio's :class:`SignalFrame`, columns in ``data.tickers`` order. ``silent_`` then lists, per
             strategy label, the tickers for which that strategy's signal is missing on every bar.
+
+        Raises:
+            ConfigError: A strategy's configuration error found only with the data, naming its full key.
+
+        Example:
+            >>> from framework.aggregation import WeightedAverage
+            >>> from framework.strategies import BuyAndHold, MACrossover
+            >>> close = np.array([[10.0, 20.0, 5.0], [11.0, 19.0, 5.0], [12.0, np.nan, 5.0]])
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B", "C"), close)
+            >>> slow = StrategySlot("slow", MACrossover(short_window=2, long_window=5))
+            >>> portfolio = PortfolioStrategy([Sleeve(("A", "B"), [StrategySlot("hold", BuyAndHold()), slow],
+            ...                                       WeightedAverage())])
+            >>> portfolio.generate(data).signal  # C in no sleeve; B has no price on bar 2
+            array([[ 1.,  1., nan],
+                   [ 1.,  1., nan],
+                   [ 1., nan, nan]])
+            >>> portfolio.silent_  # 3 bars are too few for a 5-bar average
+            {'slow': ('A', 'B')}
         """
         signal = np.full(data.shape, np.nan)
         confidence = np.zeros(data.shape)

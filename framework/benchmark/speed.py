@@ -56,21 +56,56 @@ def _best_of(repeats: int, work: Callable[[], object]) -> float:
 
 
 def load_case(name: str) -> MarketData:
-    """The panel of a case: ``sp500 20x8313`` or ``synthetic 500x2520``."""
+    """The panel of a case: ``sp500 20x8313`` or ``synthetic 500x2520``.
+
+    Args:
+        name: :data:`SP500` or :data:`SYNTHETIC`; any other name gives the synthetic case.
+
+    Returns:
+        The whole bundled S&P 500 panel, or the seeded synthetic panel of 500 tickers x 2520 bars.
+
+    Example:
+        >>> load_case(SP500).shape  # read once, then cached
+        (8313, 20)
+    """
     from framework.data import SP500Loader, SyntheticLoader
 
     return SP500Loader().load() if name == SP500 else SyntheticLoader(n_tickers=500, n_days=2520, seed=0).load()
 
 
 def ma_signals(data: MarketData) -> tuple[PortfolioStrategy, SignalFrame]:
-    """The MA(10, 50) crossover portfolio of ``data`` and its signals."""
+    """The MA(10, 50) crossover portfolio of ``data`` and its signals.
+
+    Args:
+        data: The panel.
+
+    Returns:
+        The portfolio (one sleeve of every ticker, weighted average) and its signals on ``data``.
+
+    Example:
+        >>> import numpy as np
+        >>> bars = np.arange(120)
+        >>> close = 100 + np.stack([10 * np.sin(bars / 7), bars / 10 + 5 * np.cos(bars / 5)], axis=1)
+        >>> data = MarketData(bars.astype("datetime64[D]"), ("A", "B"), close)  # a tiny panel, not a case
+        >>> portfolio, signals = ma_signals(data)
+        >>> portfolio.tickers, np.isnan(signals.signal).sum(axis=0).tolist()  # 49 bars before the 50-bar average
+        (('A', 'B'), [49, 49])
+    """
     slot = StrategySlot("ma_crossover", MACrossover(short_window=10, long_window=50))
     portfolio = PortfolioStrategy([Sleeve(data.tickers, [slot], WeightedAverage())])
     return portfolio, portfolio.generate(data)
 
 
 def full_pipeline() -> Orchestrator:
-    """Risk parity monthly, top-10 selection, correlation limit weekly, risk limits (VaR) on every bar."""
+    """Risk parity monthly, top-10 selection, correlation limit weekly, risk limits (VaR) on every bar.
+
+    Returns:
+        A fresh orchestrator of the four stages, in that order.
+
+    Example:
+        >>> full_pipeline().stage_names
+        ('sizing', 'selection', 'correlation', 'risk')
+    """
     return Orchestrator(
         {
             "sizing": RiskParitySizing(rebalance="monthly"),
@@ -90,6 +125,15 @@ def time_case(data: MarketData, repeats: int) -> dict[str, float]:
 
     Returns:
         ``{"signals": s, "loop": s, "total": s}``.
+
+    Example:
+        >>> import numpy as np
+        >>> bars = np.arange(120)
+        >>> close = 100 + np.stack([10 * np.sin(bars / 7), bars / 10 + 5 * np.cos(bars / 5)], axis=1)
+        >>> data = MarketData(bars.astype("datetime64[D]"), ("A", "B"), close)  # a tiny panel, not a case
+        >>> timing = time_case(data, repeats=1)
+        >>> sorted(timing), timing["total"] == timing["signals"] + timing["loop"]
+        (['loop', 'signals', 'total'], True)
     """
     portfolio, signals = ma_signals(data)
 
@@ -103,7 +147,23 @@ def time_case(data: MarketData, repeats: int) -> dict[str, float]:
 
 
 def time_full_pipeline(data: MarketData, repeats: int) -> float:
-    """Best-of-``repeats`` seconds of the full pipeline's backtest on ``data`` (signals excluded)."""
+    """Best-of-``repeats`` seconds of the full pipeline's backtest on ``data`` (signals excluded).
+
+    Args:
+        data: The panel, with more bars than the pipeline's 63 bars of history.
+        repeats: How many times to run the backtest (after one warm-up run).
+
+    Returns:
+        The best time, in seconds.
+
+    Example:
+        >>> import numpy as np
+        >>> bars = np.arange(120)
+        >>> close = 100 + np.stack([10 * np.sin(bars / 7), bars / 10 + 5 * np.cos(bars / 5)], axis=1)
+        >>> data = MarketData(bars.astype("datetime64[D]"), ("A", "B"), close)  # a tiny panel, not a case
+        >>> time_full_pipeline(data, repeats=1) > 0
+        True
+    """
     _, signals = ma_signals(data)
     run_backtest(data, signals, full_pipeline(), SimulatedBroker())
     return _best_of(repeats, lambda: run_backtest(data, signals, full_pipeline(), SimulatedBroker()))
@@ -132,7 +192,22 @@ def _high_water_mb() -> float:
 
 
 def peak_memory_mb(name: str) -> float:
-    """Peak resident memory (MB) of a fresh process that imports, loads case ``name`` and runs the full pipeline."""
+    """Peak resident memory (MB) of a fresh process that imports, loads case ``name`` and runs the full pipeline.
+
+    The child reads its own high-water mark (``VmHWM`` of ``/proc/self/status``) after the run.
+
+    Args:
+        name: :data:`SP500` or :data:`SYNTHETIC`.
+
+    Returns:
+        The child's peak resident memory, in MB; :data:`FULL_MEMORY_MB` is its target.
+
+    Example:
+        >>> # The call itself spawns a process that loads a real case and runs it; the child's measurement,
+        >>> # read here on this process:
+        >>> _high_water_mb() > 0
+        True
+    """
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_peak_memory_child, args=(name, queue))
@@ -152,6 +227,15 @@ def time_multi_strategy(data: MarketData, repeats: int, train_fraction: float = 
 
     Returns:
         ``{"fit": s, "signals": s}``; ``signals`` excludes the fit.
+
+    Example:
+        >>> import numpy as np
+        >>> bars = np.arange(120)
+        >>> close = 100 + np.stack([10 * np.sin(bars / 7), bars / 10 + 5 * np.cos(bars / 5)], axis=1)
+        >>> data = MarketData(bars.astype("datetime64[D]"), ("A", "B"), close)  # a tiny panel, not a case
+        >>> timing = time_multi_strategy(data, repeats=1, train_fraction=0.8)  # the forest needs 65 bars of warm-up
+        >>> sorted(timing)
+        ['fit', 'signals']
     """
     from framework.strategies import RSI, RandomForestStrategy
 
@@ -172,7 +256,22 @@ def _verdict(value: float, target: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print the timings of the chosen parts against their targets."""
+    """Print the timings of the chosen parts against their targets.
+
+    Both cases are loaded first, then each part of ``--only`` runs on each of them.
+
+    Args:
+        argv: Command-line arguments (``--repeats N``, ``--only plain,full,signals``); None reads ``sys.argv``.
+
+    Example:
+        >>> try:  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        ...     main(["--help"])
+        ... except SystemExit as done:
+        ...     print("exit code", done.code)
+        usage: ... [-h] [--repeats REPEATS] [--only ONLY]
+        ...
+        exit code 0
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", default="plain,full,signals", help="comma-separated: plain, full, signals")

@@ -79,21 +79,49 @@ class MarketData:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(days, tickers)."""
+        """(days, tickers).
+
+        Example:
+            >>> MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"), np.ones((3, 2))).shape
+            (3, 2)
+        """
         return self.close.shape  # type: ignore[return-value]
 
     @property
     def n_days(self) -> int:
-        """Number of bars."""
+        """Number of bars.
+
+        Example:
+            >>> MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"), np.ones((3, 2))).n_days
+            3
+        """
         return int(self.close.shape[0])
 
     @property
     def n_tickers(self) -> int:
-        """Number of tickers."""
+        """Number of tickers.
+
+        Example:
+            >>> MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"), np.ones((3, 2))).n_tickers
+            2
+        """
         return int(self.close.shape[1])
 
     def has(self, name: str) -> bool:
-        """Whether the panel carries field ``name`` (``open``, ``high``, ``low``, ``close``, ``volume``)."""
+        """Whether the panel carries field ``name`` (``open``, ``high``, ``low``, ``close``, ``volume``).
+
+        Args:
+            name: A field name; any other name gives False.
+
+        Returns:
+            True if the field exists and the data has that column.
+
+        Example:
+            >>> data = MarketData(np.arange(1).astype("datetime64[D]"), ("A",), np.array([[10.0]]),
+            ...                   volume=np.array([[500.0]]))
+            >>> data.has("close"), data.has("volume"), data.has("open"), data.has("vwap")
+            (True, True, False, False)
+        """
         return name in FIELDS and getattr(self, name) is not None
 
     def field(self, name: str) -> np.ndarray:
@@ -143,7 +171,14 @@ class MarketData:
 
     @property
     def complete(self) -> bool:
-        """Whether every ticker has a close on every bar (no time-varying universe, no gap)."""
+        """Whether every ticker has a close on every bar (no time-varying universe, no gap).
+
+        Example:
+            >>> MarketData(np.arange(2).astype("datetime64[D]"), ("A",), np.array([[10.0], [11.0]])).complete
+            True
+            >>> MarketData(np.arange(2).astype("datetime64[D]"), ("A",), np.array([[10.0], [np.nan]])).complete
+            False
+        """
         cached = self._cache.get("complete")
         if cached is None:
             cached = bool(self.tradable.all())
@@ -176,7 +211,16 @@ class MarketData:
 
     @property
     def last_bars(self) -> np.ndarray:
-        """The last bar with a close of each ticker, shape (tickers,) (``n_days - 1`` while it trades to the end)."""
+        """The last bar with a close of each ticker, shape (tickers,) (``n_days - 1`` while it trades to the end).
+
+        -1 for a ticker without any close. Cached.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B", "C"),
+            ...                   np.array([[10.0, 5.0, np.nan], [11.0, 6.0, np.nan], [12.0, np.nan, np.nan]]))
+            >>> data.last_bars.tolist()
+            [2, 1, -1]
+        """
         cached = self._cache.get("last_bars")
         if cached is None:
             tradable = self.tradable
@@ -185,7 +229,16 @@ class MarketData:
         return cached  # type: ignore[return-value]
 
     def returns(self) -> np.ndarray:
-        """Simple close-to-close returns, shape (days, tickers); row 0 is zero, NaN where either close is. Cached."""
+        """Simple close-to-close returns, shape (days, tickers); row 0 is zero, NaN where either close is. Cached.
+
+        Returns:
+            Row t is ``close[t] / close[t - 1] - 1`` (read-only).
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A",), np.array([[10.0], [15.0], [np.nan]]))
+            >>> data.returns().ravel().tolist()
+            [0.0, 0.5, nan]
+        """
         cached = self._cache.get("returns")
         if cached is None:
             out = np.zeros_like(self.close)
@@ -221,7 +274,22 @@ class MarketData:
         return np.array([position[t] for t in tickers], dtype=np.intp)
 
     def select(self, tickers: Sequence[str]) -> MarketData:
-        """A panel with only ``tickers``, in that order (raises :class:`DataError` for absent ones)."""
+        """A panel with only ``tickers``, in that order (raises :class:`DataError` for absent ones).
+
+        Args:
+            tickers: Ticker names, each present in the data.
+
+        Returns:
+            The panel itself when ``tickers`` are all its tickers in order, else a new panel.
+
+        Example:
+            >>> data = MarketData(np.arange(1).astype("datetime64[D]"), ("A", "B", "C"), np.array([[1.0, 2.0, 3.0]]))
+            >>> picked = data.select(["C", "A"])
+            >>> picked.tickers, picked.close.tolist()
+            (('C', 'A'), [[3.0, 1.0]])
+            >>> data.select(["A", "B", "C"]) is data
+            True
+        """
         columns = self.ticker_index(tickers)
         if tuple(tickers) == self.tickers:
             return self  # every ticker in the same order: the panel itself (its arrays are read-only)
@@ -231,7 +299,20 @@ class MarketData:
         return MarketData(dates=self.dates, tickers=tuple(tickers), **kwargs)
 
     def slice_rows(self, start: int, stop: int) -> MarketData:
-        """The bars ``start:stop`` as a new panel (used to prove causality: a prefix must give a prefix)."""
+        """The bars ``start:stop`` as a new panel (used to prove causality: a prefix must give a prefix).
+
+        Args:
+            start: First bar, as in a Python slice.
+            stop: Bar after the last, as in a Python slice.
+
+        Returns:
+            A panel with the same tickers and fields, its own cache.
+
+        Example:
+            >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A",), np.arange(10.0, 14.0).reshape(4, 1))
+            >>> data.slice_rows(1, 3).close.ravel().tolist()
+            [11.0, 12.0]
+        """
         kwargs: dict[str, Any] = {
             name: (None if getattr(self, name) is None else getattr(self, name)[start:stop]) for name in FIELDS
         }
@@ -239,6 +320,9 @@ class MarketData:
 
     def fingerprint(self) -> str:
         """A short SHA-256 of dates, tickers and every field, to tag runs with the exact data they used.
+
+        Returns:
+            The first 16 hex digits of the digest. Cached.
 
         Example:
             >>> data = MarketData(np.array(["2024-01-02"], dtype="datetime64[D]"), ("A",), np.array([[1.0]]))

@@ -33,7 +33,12 @@ class SignalFrame:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(days, tickers)."""
+        """(days, tickers).
+
+        Example:
+            >>> SignalFrame(np.zeros((3, 2)), np.ones((3, 2))).shape
+            (3, 2)
+        """
         return self.signal.shape  # type: ignore[return-value]
 
 
@@ -135,6 +140,15 @@ class Adjustment:
 
         Returns:
             ``proposal`` itself when nothing changed, else a new proposal.
+
+        Example:
+            >>> proposal = TradeProposal(np.array([0.4, np.nan]), reasoning="signal")
+            >>> held = np.array([0.4, 0.2])
+            >>> cut = Adjustment(np.array([1.0, 0.5]), np.array([0.4, 0.1])).apply(proposal, held, "risk cap")
+            >>> cut.target_weights.tolist(), cut.reasoning
+            ([0.4, 0.1], 'risk cap')
+            >>> Adjustment(np.ones(2), held.copy()).apply(proposal, held) is proposal
+            True
         """
         changed = self.weights != held
         if not changed.any():
@@ -201,6 +215,13 @@ class DecisionLog:
             limit: The limit it was compared with (fills ``{limit}``), or None.
             phase: :data:`PHASE_FILLS` for the broker's fills, :data:`PHASE_DECISIONS` for the agents: within a
                 bar, fills are listed first.
+
+        Example:
+            >>> log = DecisionLog()
+            >>> log.record(2, "sizing", np.array([0, 1]), np.zeros(2), np.array([0.5, 0.5]), "signal")
+            >>> log.record(np.array([1, 3]), "stops", np.array([0, 0]), 0.5, 0.0, "stop loss")
+            >>> len(log)
+            4
         """
         # Stored as given (by reference: pass arrays that are not modified afterwards); this runs inside the
         # per-bar loop, so the conversion to one table happens once, in to_frame.
@@ -212,6 +233,12 @@ class DecisionLog:
 
     def counts(self, n_days: int) -> dict[str, np.ndarray]:
         """Decisions per agent and bar: agent name -> shape (n_days,) array of counts (one per ticker touched).
+
+        Args:
+            n_days: Bars in the run.
+
+        Returns:
+            Agent name to its counts per bar.
 
         Example:
             >>> log = DecisionLog()
@@ -240,6 +267,14 @@ class DecisionLog:
 
         Returns:
             One row per recorded decision.
+
+        Example:
+            >>> log = DecisionLog()
+            >>> log.record(1, "risk", -1, 1.2, 1.0, "gross {value:.1f} > {limit:g}", values=1.2, limit=1.0)
+            >>> log.record(1, "broker", 1, 0.0, 10.0, "fill", phase=PHASE_FILLS)
+            >>> frame = log.to_frame(np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]"), ("A", "B"))
+            >>> frame[["agent", "ticker", "reason"]].values.tolist()
+            [['broker', 'B', 'fill'], ['risk', '*', 'gross 1.2 > 1']]
         """
         import pandas as pd
 
@@ -327,7 +362,19 @@ class ExecutionState:
 
     @classmethod
     def empty(cls, tickers: tuple[str, ...]) -> ExecutionState:
-        """A state before the first bar: no positions, no cash, NaN prices and signals."""
+        """A state before the first bar: no positions, no cash, NaN prices and signals.
+
+        Args:
+            tickers: Column names.
+
+        Returns:
+            The state at bar -1.
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.bar, state.close.tolist(), state.confidence.tolist()
+            (-1, [nan, nan], [0.0, 0.0])
+        """
         n = len(tickers)
         nan = np.full(n, np.nan)
         return cls(
@@ -351,6 +398,12 @@ class ExecutionState:
 
         Returns:
             The weights the portfolio will hold after the next fill (read-only use).
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.close, state.positions, state.equity = np.array([10.0, 20.0]), np.array([5.0, 0.0]), 100.0
+            >>> state.held(np.array([np.nan, 0.3])).tolist()
+            [0.5, 0.3]
         """
         key = (self.bar, id(target_weights), id(self.positions))
         if self._held is None or self._held[0] != key:
@@ -362,6 +415,12 @@ class ExecutionState:
         """How strongly the pipeline believes in each ticker: ``|signal| x confidence``, 0 where NaN, shape (tickers,).
 
         Computed on first use in a bar and shared by the agents that rank positions (selection, correlation).
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B", "C"))
+            >>> state.signal, state.confidence = np.array([-1.0, 0.5, np.nan]), np.array([0.5, 1.0, 0.0])
+            >>> state.strength.tolist()
+            [0.5, 0.5, 0.0]
         """
         key = (self.bar, id(self.signal), id(self.confidence))
         if self._strength is None or key != self._strength_key:
@@ -376,6 +435,14 @@ class ExecutionState:
 
         Computed on first use in a bar and shared by every agent of that bar; computed again when the bar, the
         positions array or the equity change.
+
+        Example:
+            >>> state = ExecutionState.empty(("A", "B"))
+            >>> state.weights.tolist()  # no equity yet
+            [0.0, 0.0]
+            >>> state.close, state.positions, state.equity = np.array([10.0, 20.0]), np.array([5.0, -1.0]), 100.0
+            >>> state.weights.tolist()
+            [0.5, -0.2]
         """
         key = (self.bar, id(self.positions), self.equity)
         if self._weights is None or key != self._weights_key:

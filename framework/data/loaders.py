@@ -194,6 +194,15 @@ class SP500Loader(Component):
             DataError: For tickers not in the data set (listing the available ones) or a date range leaving
                 fewer than 2 bars.
 
+        Example:
+            >>> data = SP500Loader(tickers=["MSFT", "AAPL"], start="2022-12-22", end="2022-12-27").load()
+            >>> [str(date) for date in data.dates], data.close.tolist()  # no bar on the 26th (a holiday)
+            (['2022-12-22', '2022-12-23', '2022-12-27'], [[237.077, 131.846], [237.614, 131.477], [235.852, 129.652]])
+            >>> SP500Loader(tickers=["AAPL", "XYZ"]).load()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            framework.core.errors.DataError: sp500: ticker(s) not in the data: XYZ; available: AAPL, AMD, ...
+
         """
         dates, names, closes = _read_bundled("sp500_dataset.csv.gz")
         columns = _ticker_columns(names, self.tickers, "sp500")
@@ -752,6 +761,14 @@ class SyntheticLoader(Component):
 
         Returns:
             The validated OHLCV panel of shape (n_days, n_tickers).
+
+        Example:
+            >>> loader = SyntheticLoader(n_tickers=2, n_days=3, seed=7, start="2024-01-06")
+            >>> data = loader.load()
+            >>> [str(date) for date in data.dates]  # a Saturday start rolls to Monday
+            ['2024-01-08', '2024-01-09', '2024-01-10']
+            >>> data.fingerprint() == loader.load().fingerprint()  # the same seed, the same prices
+            True
 
         """
         rng = np.random.default_rng(self.seed)

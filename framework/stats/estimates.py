@@ -45,6 +45,8 @@ class RollingEstimate:
         lookback: Returns in a full window, >= 2. Before bar ``lookback`` the window holds every return so far.
         method: ``sample``, ``ledoit_wolf`` or ``ewma`` (see :mod:`framework.stats.covariance`).
         halflife: Half-life in bars, for ``ewma``.
+        missing: Shape (days, assets) booleans, true where a return does not exist (counted as 0 in ``returns``),
+            or None when every return exists; :meth:`complete` reads it.
 
     Raises:
         ConfigError: For an unknown method or a missing half-life.
@@ -68,7 +70,7 @@ class RollingEstimate:
         method: str = "sample",
         halflife: float | None = None,
         missing: np.ndarray | None = None,
-    ):
+    ) -> None:
         check_covariance_method("estimate", method, halflife)
         self.returns = returns
         self.missing = missing
@@ -89,11 +91,35 @@ class RollingEstimate:
     # --- windows -----------------------------------------------------------------------------------------
 
     def n_observations(self, t: int) -> int:
-        """Returns in the window of bar ``t``: ``min(lookback, t)``."""
+        """Returns in the window of bar ``t``: ``min(lookback, t)``.
+
+        Args:
+            t: The bar.
+
+        Returns:
+            The number of rows of :meth:`window`.
+
+        Example:
+            >>> estimate = RollingEstimate(np.zeros((10, 1)), lookback=3)
+            >>> estimate.n_observations(1), estimate.n_observations(2), estimate.n_observations(9)
+            (1, 2, 3)
+        """
         return min(self.lookback, t)
 
     def bounds(self, t: int) -> tuple[int, int]:
-        """Rows ``[start, stop)`` of the window of bar ``t``."""
+        """Rows ``[start, stop)`` of the window of bar ``t``.
+
+        Args:
+            t: The bar.
+
+        Returns:
+            ``(max(1, t - lookback + 1), t + 1)``: row 0 has no return, row t is the last one known at bar t.
+
+        Example:
+            >>> estimate = RollingEstimate(np.zeros((10, 1)), lookback=3)
+            >>> estimate.bounds(1), estimate.bounds(9)
+            ((1, 2), (7, 10))
+        """
         return max(1, t - self.lookback + 1), t + 1
 
     def complete(self, t: int) -> np.ndarray:
@@ -102,6 +128,12 @@ class RollingEstimate:
         An asset listed late, or without a price on some bar of the window, is incomplete: its missing returns
         count as 0 (no move) in every estimate, so agents that size by the estimate leave it out until its
         window is complete.
+
+        Args:
+            t: The bar.
+
+        Returns:
+            True where the asset has no missing return in the window (every asset when ``missing`` is None).
 
         Example:
             >>> returns = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.01], [-0.01, 0.02]])
@@ -118,12 +150,38 @@ class RollingEstimate:
         return (self._missing_count[stop] - self._missing_count[start]) == 0  # type: ignore[no-any-return]
 
     def window(self, t: int) -> np.ndarray:
-        """The returns of the window of bar ``t``, shape (n_observations(t), assets); a view, oldest first."""
+        """The returns of the window of bar ``t``, shape (n_observations(t), assets); a view, oldest first.
+
+        Args:
+            t: The bar.
+
+        Returns:
+            Rows :meth:`bounds` of ``returns``.
+
+        Example:
+            >>> returns = np.array([[0.0], [0.01], [0.03], [-0.01]])
+            >>> RollingEstimate(returns, lookback=2).window(3).ravel().tolist()
+            [0.03, -0.01]
+        """
         start, stop = self.bounds(t)
         return self.returns[start:stop]
 
     def observation_weights(self, t: int) -> np.ndarray | None:
-        """Weights of the window's rows for ``ewma`` (summing to 1), None for equally weighted methods."""
+        """Weights of the window's rows for ``ewma`` (summing to 1), None for equally weighted methods.
+
+        Args:
+            t: The bar.
+
+        Returns:
+            Shape (n_observations(t),), oldest row first, or None.
+
+        Example:
+            >>> returns = np.zeros((4, 1))
+            >>> (RollingEstimate(returns, lookback=3, method="ewma", halflife=1.0).observation_weights(3) * 7).tolist()
+            [1.0, 2.0, 4.0]
+            >>> RollingEstimate(returns, lookback=3).observation_weights(3) is None
+            True
+        """
         if self.method != "ewma":
             return None
         return ewma_weights(self.n_observations(t), self.halflife)  # type: ignore[arg-type]
@@ -132,6 +190,12 @@ class RollingEstimate:
 
     def volatility(self, t: int) -> np.ndarray:
         """One-period volatility of every asset at bar ``t``, shape (assets,); NaN before 2 returns exist.
+
+        Args:
+            t: The bar.
+
+        Returns:
+            The standard deviation of each asset's returns over the window (exactly 0 for a flat window).
 
         Example:
             >>> returns = np.array([[0.0], [0.01], [-0.01], [0.03]])
@@ -171,8 +235,23 @@ class RollingEstimate:
     def covariance(self, t: int) -> np.ndarray:
         """The covariance of one-period returns at bar ``t``, shape (assets, assets); cached for that bar.
 
+        Args:
+            t: The bar.
+
+        Returns:
+            Symmetric and read-only; the rows and columns of an asset flat over the window are exactly 0.
+
         Raises:
             ValueError: If the window of bar ``t`` has fewer than 2 returns.
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0], [0.01, 0.02], [0.03, 0.0], [-0.01, 0.01]])
+            >>> RollingEstimate(returns, lookback=2).covariance(3).round(6).tolist()
+            [[0.0008, -0.0002], [-0.0002, 5e-05]]
+            >>> RollingEstimate(returns, lookback=2).covariance(1)
+            Traceback (most recent call last):
+            ...
+            ValueError: covariance at bar 1: 1 return(s) in the window, at least 2 needed
         """
         if t == self._cov_bar:
             return self._cov
@@ -247,7 +326,19 @@ class RollingEstimate:
         return self.covariance(t)[np.ix_(columns, columns)]  # type: ignore[no-any-return]
 
     def correlation(self, t: int) -> np.ndarray:
-        """The correlation matrix at bar ``t`` (NaN off the diagonal for an asset with zero variance)."""
+        """The correlation matrix at bar ``t`` (NaN off the diagonal for an asset with zero variance).
+
+        Args:
+            t: The bar, with at least 2 returns in its window.
+
+        Returns:
+            Shape (assets, assets).
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0, 0.0], [0.01, 0.02, 0.0], [0.03, 0.0, 0.0], [-0.01, 0.01, 0.0]])
+            >>> RollingEstimate(returns, lookback=3).correlation(3).round(3).tolist()
+            [[1.0, -0.5, nan], [-0.5, 1.0, nan], [nan, nan, 1.0]]
+        """
         from framework.stats.covariance import correlation_from_covariance
 
         return correlation_from_covariance(self.covariance(t))
@@ -318,6 +409,14 @@ class RollingEstimate:
 
         Returns:
             The portfolio's return on each row of the window.
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0], [0.01, 0.02], [0.03, 0.0], [-0.01, 0.01]])
+            >>> estimate = RollingEstimate(returns, lookback=3)
+            >>> estimate.portfolio_returns(3, np.array([0.5, 0.5])).round(6).tolist()
+            [0.015, 0.015, 0.0]
+            >>> estimate.portfolio_returns(3, np.array([1.0]), columns=np.array([1])).tolist()
+            [0.02, 0.0, 0.01]
         """
         window = self.window(t)
         if columns is not None:
@@ -344,6 +443,15 @@ class RollingEstimate:
 
         Raises:
             ValueError: If the window of bar ``t`` has fewer than 2 returns.
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0], [0.01, 0.02], [0.03, 0.0], [-0.01, 0.01]])
+            >>> estimate = RollingEstimate(returns, lookback=3)
+            >>> weights = np.array([0.5, 0.5])
+            >>> round(estimate.portfolio_variance(3, weights), 8)
+            7.5e-05
+            >>> round(float(weights @ estimate.covariance(3) @ weights), 8)  # the same, without the matrix
+            7.5e-05
         """
         self._check_observations(t)
         if self.method == "ledoit_wolf":
@@ -368,8 +476,22 @@ class RollingEstimate:
 
         ``w_i (S w)_i / sqrt(w' S w)`` is asset i's contribution to the portfolio's volatility.
 
+        Args:
+            t: The bar.
+            weights: Fractions of equity, one per asset, or one per entry of ``columns``.
+            portfolio_returns: ``portfolio_returns(t, weights, columns)`` if already computed.
+            columns: The assets ``weights`` are about, or None for all.
+
+        Returns:
+            Shape (assets,), or (k,) for k ``columns``.
+
         Raises:
             ValueError: If the window of bar ``t`` has fewer than 2 returns.
+
+        Example:
+            >>> returns = np.array([[0.0, 0.0], [0.01, 0.02], [0.03, 0.0], [-0.01, 0.01]])
+            >>> RollingEstimate(returns, lookback=3).marginal_variance(3, np.array([1.0, 0.0])).round(6).tolist()
+            [0.0004, -0.0001]
         """
         self._check_observations(t)
         if self.method == "ledoit_wolf":
@@ -419,7 +541,21 @@ class Estimates:
 
     @classmethod
     def of(cls, data: MarketData) -> Estimates:
-        """The estimates of ``data``, made once and kept with it, so every agent of the run shares them."""
+        """The estimates of ``data``, made once and kept with it, so every agent of the run shares them.
+
+        Args:
+            data: The run's panel; the estimates read its :meth:`MarketData.returns`.
+
+        Returns:
+            The same object for every call with the same ``data``.
+
+        Example:
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A", "B"),
+            ...                   np.array([[np.nan, 20.0], [10.0, 20.0], [12.5, 25.0]]))
+            >>> estimates = Estimates.of(data)
+            >>> estimates is Estimates.of(data), estimates.missing[:, 0].tolist(), estimates.returns[:, 0].tolist()
+            (True, [False, True, False], [0.0, 0.0, 0.25])
+        """
         cached = data._cache.get("estimates")
         if not isinstance(cached, Estimates):
             cached = cls(data.returns())
@@ -436,6 +572,13 @@ class Estimates:
 
         Returns:
             The shared :class:`RollingEstimate`.
+
+        Example:
+            >>> estimates = Estimates(np.array([[0.0], [0.01], [-0.02], [0.01]]))
+            >>> estimates.rolling(3, "ewma", 5) is estimates.rolling(3, "ewma", 5.0)
+            True
+            >>> estimates.rolling(3, "sample", 5) is estimates.rolling(3), estimates.rolling(3) is estimates.rolling(2)
+            (True, False)
         """
         key = (int(lookback), method, float(halflife) if method == "ewma" and halflife is not None else None)
         estimate = self._rolling.get(key)

@@ -38,6 +38,20 @@ class Strategy(Component):
 
         Returns:
             self.
+
+        Example:
+            >>> import numpy as np
+            >>> class AboveTrainMean(Strategy):
+            ...     def fit(self, train):
+            ...         self.mean_ = train.close.mean(axis=0)
+            ...         return self
+            ...     def generate(self, data):
+            ...         signal = np.where(data.close > self.mean_, 1.0, -1.0)
+            ...         return SignalFrame(signal, np.ones(data.shape))
+            >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A",), np.array([[1.0], [3.0], [1.0], [4.0]]))
+            >>> strategy = AboveTrainMean().fit(data.slice_rows(0, 2))  # learns from bars 0 and 1 only
+            >>> strategy.mean_.tolist(), strategy.generate(data).signal.ravel().tolist()
+            ([2.0], [-1.0, 1.0, -1.0, 1.0])
         """
         return self
 
@@ -49,5 +63,23 @@ class Strategy(Component):
 
         Returns:
             A :class:`SignalFrame` of shape (days, tickers).
+
+        Raises:
+            NotImplementedError: In the base class: every strategy defines it.
+
+        Example:
+            >>> import numpy as np
+            >>> class Rising(Strategy):
+            ...     def generate(self, data):
+            ...         up = np.full(data.shape, np.nan)  # bar 0 has no previous close: warm-up
+            ...         up[1:] = np.sign(data.close[1:] - data.close[:-1])
+            ...         return SignalFrame(up, np.where(np.isnan(up), 0.0, 1.0))
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("A",), np.array([[1.0], [2.0], [1.5]]))
+            >>> Rising().generate(data).signal.ravel().tolist()
+            [nan, 1.0, -1.0]
+            >>> Strategy().generate(data)
+            Traceback (most recent call last):
+            ...
+            NotImplementedError
         """
         raise NotImplementedError

@@ -32,5 +32,17 @@ class BuyAndHold(Strategy):
         pass
 
     def generate(self, data: MarketData) -> SignalFrame:
-        """+1 with confidence 1 for every bar and ticker."""
+        """+1 with confidence 1 for every bar and ticker.
+
+        Args:
+            data: The whole panel; only its shape is read.
+
+        Returns:
+            Signal and confidence of ones, shape (days, tickers).
+
+        Example:
+            >>> data = MarketData(np.arange(2).astype("datetime64[D]"), ("A", "B", "C"), np.ones((2, 3)))
+            >>> BuyAndHold().generate(data).shape
+            (2, 3)
+        """
         return SignalFrame(signal=np.ones(data.shape), confidence=np.ones(data.shape))

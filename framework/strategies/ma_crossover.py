@@ -53,7 +53,23 @@ class MACrossover(Strategy):
             )
 
     def generate(self, data: MarketData) -> SignalFrame:
-        """Crossover signal for every bar and ticker (see the class docstring)."""
+        """Crossover signal for every bar and ticker (see the class docstring).
+
+        Args:
+            data: The whole panel; only ``close`` is read.
+
+        Returns:
+            The :class:`SignalFrame`: +1, -1 or 0, NaN for the first ``long_window - 1`` rows.
+
+        Example:
+            >>> close = np.array([[5.0, 1.0, 3.0], [5.0, 2.0, 2.0], [5.0, 3.0, 1.0]])
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("FLAT", "UP", "DOWN"), close)
+            >>> frame = MACrossover(short_window=1, long_window=2).generate(data)
+            >>> frame.signal.tolist()  # a flat close is a tie, not a cross
+            [[nan, nan, nan], [0.0, 1.0, -1.0], [0.0, 1.0, -1.0]]
+            >>> frame.confidence[:, 0].tolist()
+            [0.0, 1.0, 1.0]
+        """
         fast = self.average(data.close, self.short_window)
         slow = self.average(data.close, self.long_window)
         signal = np.where(

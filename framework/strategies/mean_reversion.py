@@ -61,7 +61,23 @@ class MeanReversion(Strategy):
             raise ConfigError(f"exit_z: must be smaller than entry_z, got exit_z={exit_z} >= entry_z={entry_z}")
 
     def generate(self, data: MarketData) -> SignalFrame:
-        """Mean-reversion positions for every bar and ticker (see the class docstring)."""
+        """Mean-reversion positions for every bar and ticker (see the class docstring).
+
+        Args:
+            data: The whole panel; only ``close`` is read.
+
+        Returns:
+            The :class:`SignalFrame`: positions +1, -1 or 0, NaN for the first ``window - 1`` rows.
+
+        Example:
+            >>> close = np.array([[3.0], [2.0], [1.0], [1.0], [1.0]])
+            >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("A",), close)
+            >>> frame = MeanReversion(window=3, entry_z=0.9, exit_z=0.4).generate(data)  # z: -, -, -1, -0.58, 0
+            >>> frame.signal.ravel().tolist()  # long on the dip, held in the band, closed on a flat window
+            [nan, nan, 1.0, 1.0, 0.0]
+            >>> frame.confidence.ravel().round(3).tolist()
+            [0.0, 0.0, 1.0, 0.642, 0.0]
+        """
         days, tickers = data.shape
         start = self.window - 1  # the first row with a full window
         z = zscore(data.close, self.window)

@@ -67,7 +67,20 @@ class Momentum(Strategy):
             raise ConfigError(f"scale: must be a number > 0 or null, got {scale!r}")
 
     def generate(self, data: MarketData) -> SignalFrame:
-        """Momentum signal for every bar and ticker (see the class docstring)."""
+        """Momentum signal for every bar and ticker (see the class docstring).
+
+        Args:
+            data: The whole panel; only ``close`` is read.
+
+        Returns:
+            The :class:`SignalFrame`: NaN signal and 0 confidence for the first ``lookback`` rows.
+
+        Example:
+            >>> close = np.array([[100.0, 100.0], [101.0, 104.0], [102.0, 108.0]])
+            >>> data = MarketData(np.arange(3).astype("datetime64[D]"), ("SLOW", "FAST"), close)
+            >>> Momentum(lookback=2, threshold=0.05).generate(data).signal.tolist()  # SLOW's 2 % is in the dead zone
+            [[nan, nan], [nan, nan], [0.0, 1.0]]
+        """
         close = data.close
         span = self.lookback - self.skip
         momentum = delay(pct_change(close, span), self.skip)

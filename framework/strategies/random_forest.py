@@ -120,6 +120,14 @@ def up_probability(model: Any, rows: np.ndarray) -> np.ndarray:
 
     Returns:
         Shape (rows,).
+
+    Example:
+        >>> from sklearn.dummy import DummyClassifier
+        >>> model = DummyClassifier(strategy="prior").fit(np.zeros((4, 1)), [0, 1, 1, 1])
+        >>> up_probability(model, np.zeros((2, 1))).tolist()
+        [0.75, 0.75]
+        >>> up_probability(model, np.empty((0, 1))).tolist()
+        []
     """
     if rows.shape[0] == 0:
         return np.empty(0)
@@ -151,6 +159,14 @@ def check_binary_labels(labels: np.ndarray, owner: str, horizon: int) -> None:
 
     Raises:
         DataError: If there is no row or only one class.
+
+    Example:
+        >>> check_binary_labels(np.array([0, 1, 1], dtype=np.int8), "RandomForestStrategy", 5)
+        >>> check_binary_labels(np.array([1, 1], dtype=np.int8), "RandomForestStrategy", 5)
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.DataError: RandomForestStrategy: all 2 train labels are up over 5 bars; the \
+classifier needs both up and down examples (use a longer train segment)
     """
     if labels.size == 0:
         raise DataError(
@@ -272,6 +288,19 @@ class RandomForestStrategy(Strategy):
 
         Raises:
             DataError: If no row has complete features and a label, or the labels are all of one class.
+
+        Example:
+            >>> from sklearn.tree import DecisionTreeClassifier
+            >>> close = np.array([[10.0, 20.0], [11.0, 19.0], [10.5, 19.5], [11.5, 19.0], [11.0, 20.0],
+            ...                   [12.0, 19.5], [11.5, 20.5], [12.5, 20.0]])
+            >>> strategy = RandomForestStrategy(estimator=DecisionTreeClassifier(max_depth=1), horizon=1,
+            ...                                 horizons=(1,), vol_window=2, rsi_window=1, ma_windows=(2,))
+            >>> strategy.fit(MarketData(np.arange(8).astype("datetime64[D]"), ("A", "B"), close)) is strategy
+            True
+            >>> strategy.n_train_rows_  # 2 tickers x (8 - 2 warm-up rows - 1 row without a label)
+            10
+            >>> strategy.feature_names_, strategy.classes_.tolist()
+            (['return_1', 'volatility_2', 'rsi_1', 'ma_distance_2'], [0, 1])
         """
         features = self._features(train)
         labels = forward_up_labels(train.close, int(self.horizon))
@@ -300,6 +329,22 @@ class RandomForestStrategy(Strategy):
 
         Raises:
             RuntimeError: If :meth:`fit` was not called first.
+
+        Example:
+            >>> from sklearn.tree import DecisionTreeClassifier
+            >>> close = np.array([[10.0], [11.0], [10.5], [11.5], [11.0], [12.0], [11.5], [12.5]])
+            >>> data = MarketData(np.arange(8).astype("datetime64[D]"), ("A",), close)
+            >>> strategy = RandomForestStrategy(estimator=DecisionTreeClassifier(max_depth=1), horizon=1,
+            ...                                 horizons=(1,), vol_window=2, rsi_window=1, ma_windows=(2,))
+            >>> strategy.generate(data)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            RuntimeError: RandomForestStrategy: generate() was called before fit(); ...
+            >>> frame = strategy.fit(data.slice_rows(0, 6)).generate(data)
+            >>> frame.signal.ravel().tolist()  # a fall is followed by a rise and a rise by a fall: the tree learnt it
+            [nan, nan, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0]
+            >>> frame.confidence.ravel().tolist()
+            [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
         """
         if not hasattr(self, "model_"):
             raise RuntimeError(

@@ -77,7 +77,22 @@ class RSI(Strategy):
             raise ConfigError(f"labels: must be true or false, got {labels!r}")
 
     def generate(self, data: MarketData) -> SignalFrame:
-        """RSI signal for every bar and ticker (see the class docstring)."""
+        """RSI signal for every bar and ticker (see the class docstring).
+
+        Args:
+            data: The whole panel; only ``close`` is read.
+
+        Returns:
+            The :class:`SignalFrame`: numbers in [-1, 1] (labels with ``labels=True``); NaN (``None``) and 0
+            confidence for the first ``window`` rows.
+
+        Example:
+            >>> close = np.array([[4.0], [3.0], [2.0], [3.0]])
+            >>> data = MarketData(np.arange(4).astype("datetime64[D]"), ("A",), close)
+            >>> frame = RSI(window=2, oversold=40.0, overbought=60.0).generate(data)  # RSI: -, -, 0, 50
+            >>> frame.signal.ravel().tolist(), frame.confidence.ravel().tolist()
+            ([nan, nan, 1.0, 0.0], [0.0, 0.0, 1.0, 0.0])
+        """
         value = rsi(data.close, self.window)
         oversold, overbought = float(self.oversold), float(self.overbought)
         # A level at (or next to) 0 or 100 can never be passed: the errstate silences the discarded divisions.
