@@ -20,9 +20,24 @@ def _explain(error: BaseException) -> str:
             if isinstance(parent, DictConfig):
                 keys = [str(k) for k in parent.keys()]
                 lines.append(f"allowed keys here: {', '.join(keys)}")
+                lines += _portfolio_hint(str(getattr(cause, "full_key", "") or ""), keys)
             break
         cause = cause.__cause__ or cause.__context__
     return "\n".join(lines)
+
+
+def _portfolio_hint(key: str, keys: list[str]) -> list[str]:
+    """How to override a parameter of a portfolio strategy whose entry does not spell its parameters out."""
+    parts = key.split(".")
+    if len(parts) < 4 or parts[:2] != ["portfolio", "strategies"] or "_target_" in keys:
+        return []
+    label, param = parts[2], ".".join(parts[3:])
+    return [
+        f"portfolio.strategies.{label} takes its parameters from conf/strategy/{label}.yaml when the run starts; "
+        f"to override or sweep them without '+', list it in the portfolio's defaults "
+        f"('- /strategy@strategies.{label}: {label}' before '- _self_', as conf/portfolio/multi_strategy.yaml does), "
+        f"or write +portfolio.strategies.{label}.{param}=..."
+    ]
 
 
 def main() -> int:

@@ -44,7 +44,9 @@ def main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     hydra_cfg = HydraConfig.get()
-    choices = {k: str(v) for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra") and v}
+    # A group placed at another package (a portfolio's `/strategy@strategies.rsi: rsi`) is in the params already.
+    choices = {k: str(v) for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra") and "@" not in k
+               and v}  # fmt: skip
     sweep_dir = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None
     # The overrides as typed: an override holding ${...} must not be resolved here, but where it lands.
     overrides = [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]  # type: ignore[union-attr]
@@ -107,15 +109,18 @@ def run(
     from framework.tracking.credentials import mask_credentials_in, mask_credentials_in_files
 
     # Credentials in a tracking URI stay out of the job's files: this config and Hydra's record of the job.
+    # What the run used: every strategy's parameters spelled out, the groups nothing refers to left out.
+    effective, unused = effective_config(cfg, container)
     config_file = output_dir / "config.yaml"
-    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(mask_credentials_in(container))))
+    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(mask_credentials_in(effective))))
     mask_credentials_in_files(output_dir / ".hydra")
 
     print(f"\n{report.name}: {len(report.result.tickers)} tickers, {len(report.result.dates)} bars "
           f"({report.result.dates[0]} .. {report.result.dates[-1]})")  # fmt: skip
     print(report.summary_table())
     if worker is not None:
-        _track(container, report, files, config_file, output_dir, choices or {}, overrides or [], sweep_dir,
+        used_choices = {group: option for group, option in (choices or {}).items() if group not in unused}
+        _track(effective, report, files, config_file, output_dir, used_choices, overrides or [], sweep_dir,
                worker, plot, wait_for_tracking)  # fmt: skip
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -164,6 +169,58 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
         periods_per_year=benchmark.get("periods_per_year", 252), risk_free_rate=benchmark.get("risk_free_rate", 0.0),
         index=_index_levels(benchmark.get("index"), data.dates),
     )  # fmt: skip
+
+
+#: Groups a run may leave unused: their keys are then neither written to ``config.yaml`` nor logged.
+OPTIONAL_GROUPS: tuple[str, ...] = ("strategy", "aggregator")
+
+
+def effective_config(cfg: DictConfig, container: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The run's config as it ran: each portfolio strategy spelled out, unused groups left out.
+
+    Every strategy entry of the portfolio gets its class and all its parameters (its group file's defaults with
+    the portfolio's values on top, see :func:`~framework.config.portfolio.effective_portfolio`). The ``strategy``
+    group is used only when some key refers to it (``main: ${strategy}``), the ``aggregator`` group only when
+    some ticker's aggregator is null; an unused one is dropped, so a compare view shows only parameters that
+    mattered.
+
+    Args:
+        cfg: The composed config (its interpolations show which groups are referred to).
+        container: The same config resolved (see :func:`run`).
+
+    Returns:
+        ``(config, unused)``: a new resolved mapping and the names of the groups left out.
+
+    Example:
+        >>> cfg = OmegaConf.create({"strategy": {"_target_": "framework.strategies.RSI", "window": 14},
+        ...     "aggregator": {"_target_": "framework.aggregation.WeightedAverage"},
+        ...     "portfolio": {"name": "p", "strategies": {"ma_crossover": {"short_window": 5}},
+        ...                   "aggregator": "weighted_average"}})
+        >>> effective, unused = effective_config(cfg, OmegaConf.to_container(cfg, resolve=True))
+        >>> unused, sorted(effective), effective["portfolio"]["strategies"]["ma_crossover"]["long_window"]
+        (['strategy', 'aggregator'], ['portfolio'], 50)
+    """
+    import re
+
+    from framework.config.portfolio import effective_portfolio, uses_aggregator_group
+
+    effective = dict(container)
+    portfolio = container.get("portfolio")
+    if not isinstance(portfolio, Mapping):
+        return effective, []
+    effective["portfolio"] = effective_portfolio(portfolio, resolve=_resolver(cfg))
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(raw, dict)
+    unused = []
+    for group in OPTIONAL_GROUPS:
+        if group not in container:
+            continue
+        rest = json.dumps({key: value for key, value in raw.items() if key not in (group, "hydra")}, default=str)
+        referred = re.search(r"\$\{\s*" + group + r"\b", rest) is not None
+        if not referred and not (group == "aggregator" and uses_aggregator_group(portfolio)):
+            unused.append(group)
+            effective.pop(group)
+    return effective, unused
 
 
 def _index_levels(name: str | None, dates: np.ndarray) -> np.ndarray | None:

@@ -193,6 +193,92 @@ def build_portfolio(
     return PortfolioStrategy(sleeves, name=name, allocation=allocation)
 
 
+def effective_portfolio(
+    config: Mapping[str, Any],
+    *,
+    strategies: Catalogue | None = None,
+    aggregators: Catalogue | None = None,
+    resolve: Resolver = _identity,
+) -> dict[str, Any]:
+    """The portfolio as it runs: every strategy entry with its class and all its parameters spelled out.
+
+    A shorthand entry (``rsi: 0.3``, ``{weight: 0.4}``, ``{strategy: rsi}``) becomes ``{_target_, <every
+    parameter of the group file with the entry's values on top>, weight}``; an aggregator named by the portfolio
+    becomes its full spec. A ticker's override that only changes some parameters of a default entry stays as
+    written (it is merged onto the spelled-out default); one that adds or replaces an entry is spelled out. The
+    result builds the same portfolio as ``config`` and is what ``config.yaml`` and MLflow record.
+
+    Args:
+        config: The resolved ``portfolio`` mapping (see the module docstring), already checked by
+            :func:`build_portfolio`.
+        strategies: Catalogue of the ``strategy`` group.
+        aggregators: Catalogue of the ``aggregator`` group.
+        resolve: Resolves interpolations in group files.
+
+    Returns:
+        A new mapping; ``config`` is not changed.
+
+    Example:
+        >>> spelled = effective_portfolio({"name": "demo", "strategies": {"rsi": 0.5, "ma_crossover": 0.5}})
+        >>> spelled["strategies"]["rsi"]  # doctest: +NORMALIZE_WHITESPACE
+        {'_target_': 'framework.strategies.RSI', 'window': 14, 'oversold': 30.0, 'overbought': 70.0,
+         'labels': False, 'weight': 0.5}
+    """
+    strategies = strategies or Catalogue("strategy")
+    aggregators = aggregators or Catalogue("aggregator")
+    spelled = dict(config)
+    defaults = config.get("strategies") or {}
+
+    def expand(label: str, entry: Any, key: str) -> Any:
+        resolved = resolve_entry(label, entry, key, strategies, resolve)
+        return None if resolved is None else {**resolved[0], "weight": resolved[1]}
+
+    spelled["strategies"] = {label: expand(label, entry, f"portfolio.strategies.{label}")
+                             for label, entry in defaults.items()}  # fmt: skip
+    if config.get("aggregator") is not None:
+        spelled["aggregator"] = _aggregator_spec(config["aggregator"], {}, "portfolio.aggregator", aggregators, resolve)
+    overrides = {}
+    for ticker, override in (config.get("overrides") or {}).items():
+        own = dict(override or {})
+        changed = {}
+        for label, entry in (own.get("strategies") or {}).items():
+            update = _as_mapping(entry)
+            names_one = isinstance(entry, str) or "name" in update or strategies.group in update
+            merges = label in defaults and isinstance(update, Mapping) and "_target_" not in update and not names_one
+            key = f"portfolio.overrides.{ticker}.strategies.{label}"
+            changed[label] = entry if merges or entry is None else expand(label, entry, key)
+        if "strategies" in own:
+            own["strategies"] = changed
+        if own.get("aggregator") is not None:
+            key = f"portfolio.overrides.{ticker}.aggregator"
+            own["aggregator"] = _aggregator_spec(own["aggregator"], {}, key, aggregators, resolve)
+        overrides[ticker] = own
+    if "overrides" in config:
+        spelled["overrides"] = overrides
+    return spelled
+
+
+def uses_aggregator_group(config: Mapping[str, Any]) -> bool:
+    """Whether some ticker of the portfolio takes the ``aggregator`` group's choice (an aggregator left null).
+
+    Args:
+        config: The ``portfolio`` mapping.
+
+    Returns:
+        True when ``portfolio.aggregator`` is null (or absent), or a ticker's override sets it to null.
+
+    Example:
+        >>> uses_aggregator_group({"strategies": {"rsi": 1}, "aggregator": "weighted_average"})
+        False
+        >>> uses_aggregator_group({"strategies": {"rsi": 1}})
+        True
+    """
+    overrides = config.get("overrides") or {}
+    if config.get("aggregator") is None:
+        return True
+    return any(isinstance(o, Mapping) and "aggregator" in o and o["aggregator"] is None for o in overrides.values())
+
+
 def _check_keys(config: Mapping[str, Any], allowed: Sequence[str], key: str) -> None:
     if not isinstance(config, Mapping):
         raise ConfigError(f"{key}: expected a mapping, got {config!r}")

@@ -80,7 +80,15 @@ class TradeProposal:
 
     @property
     def has_instructions(self) -> bool:
-        """Whether the proposal carries order instructions beyond plain market orders for its targets."""
+        """Whether the proposal carries order instructions beyond plain market orders for its targets.
+
+        Example:
+            >>> weights = np.array([0.5, 0.5])
+            >>> TradeProposal(weights).has_instructions
+            False
+            >>> TradeProposal(weights, order_type=np.array([1, 0], dtype=np.int8)).has_instructions
+            True
+        """
         return any(
             value is not None
             for value in (self.order_type, self.limit_price, self.time_in_force, self.order_quantity, self.max_fill)

@@ -82,20 +82,24 @@ class TrackingWorker:
 
     Args:
         tracking_uri: The store the worker opens at once (to have it ready when the first run arrives).
+        warm: Import MLflow and matplotlib and open the store as soon as the worker starts (False: on the first
+            request).
 
     Example:
-        Not run here: it starts a process that imports MLflow; ``tests/tracking/test_worker.py`` runs it.
+        A worker that is not warmed up starts at once; ``tests/tracking/test_worker.py`` logs real runs with it:
 
-        >>> worker = TrackingWorker("sqlite:///mlflow.db")  # doctest: +SKIP
-        >>> worker.submit({"tracking_uri": "sqlite:///mlflow.db", ...}, None, None)  # doctest: +SKIP
-        >>> worker.wait()  # doctest: +SKIP
-        [Outcome(run_id='...', ...)]
+        >>> worker = TrackingWorker("sqlite:///mlflow.db", warm=False)
+        >>> worker.alive, worker.pending
+        (True, 0)
+        >>> worker.close()
+        >>> worker.alive
+        False
     """
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, warm: bool = True) -> None:
         context = multiprocessing.get_context("fork")
         self._connection, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, tracking_uri), daemon=True)
+        self._process = context.Process(target=_serve, args=(child, tracking_uri, warm), daemon=True)
         self._process.start()
         child.close()
         self.tracking_uri = tracking_uri
@@ -121,6 +125,18 @@ class TrackingWorker:
             plot: The plot's inputs, or None.
             plot_path: Where the PNG goes.
             output_dir: The run's output folder, named in its outcome.
+
+        Example:
+            A request the worker cannot log comes back as an outcome that says why:
+
+            >>> worker = TrackingWorker("sqlite:///mlflow.db", warm=False)
+            >>> worker.submit({"tracking_uri": "sqlite:///mlflow.db"}, None, None)
+            >>> worker.pending
+            1
+            >>> worker.wait()[0].error
+            "TypeError: log_run() missing 5 required keyword-only arguments: 'experiment_name', 'run_name', \
+'params', 'tags', and 'metrics'"
+            >>> worker.close()
         """
         where = str(output_dir.resolve()) if output_dir is not None else ""
         self._connection.send({"log": log, "plot": plot, "plot_path": plot_path, "output_dir": where})
@@ -131,6 +147,12 @@ class TrackingWorker:
 
         Returns:
             One :class:`Outcome` per run.
+
+        Example:
+            >>> worker = TrackingWorker("sqlite:///mlflow.db", warm=False)
+            >>> worker.wait()  # nothing handed over
+            []
+            >>> worker.close()
         """
         outcomes = []
         while self.pending:
@@ -144,7 +166,14 @@ class TrackingWorker:
         return outcomes
 
     def close(self) -> None:
-        """Stop the worker once its queue is done."""
+        """Stop the worker once its queue is done.
+
+        Example:
+            >>> worker = TrackingWorker("sqlite:///mlflow.db", warm=False)
+            >>> worker.close()
+            >>> worker.alive
+            False
+        """
         if self._process.is_alive():
             try:
                 self._connection.send(None)
@@ -153,19 +182,22 @@ class TrackingWorker:
             self._process.join(timeout=30)
 
 
-def _serve(connection: Connection, tracking_uri: str) -> None:
+def _serve(connection: Connection, tracking_uri: str, warm: bool) -> None:
     """The worker's loop: warm up, then answer each request in order until None arrives."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the job's process decides when to stop; the worker finishes
-    import matplotlib
+    from framework.tracking.mlflow_store import PartialRunError
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401 - imported now, while the job runs
+    if warm:
+        import matplotlib
 
-    from framework.tracking.mlflow_store import PartialRunError, warm_up
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401 - imported now, while the job runs
 
-    warm_up(tracking_uri)
+        from framework.tracking.mlflow_store import warm_up
+
+        warm_up(tracking_uri)
     while True:
         try:
             request = connection.recv()
@@ -225,6 +257,9 @@ def tracking_worker(tracking_uri: str) -> TrackingWorker:
 
 def drain_workers() -> list[Outcome]:
     """Wait for every run handed to any worker of this process; their outcomes.
+
+    Returns:
+        One :class:`Outcome` per run handed over since the last wait, in order.
 
     Example:
         >>> drain_workers()  # no worker started in this process
