@@ -243,8 +243,9 @@ def effective_portfolio(
         changed = {}
         for label, entry in (own.get("strategies") or {}).items():
             update = _as_mapping(entry)
-            names_one = isinstance(entry, str) or "name" in update or strategies.group in update
-            merges = label in defaults and isinstance(update, Mapping) and "_target_" not in update and not names_one
+            is_map = isinstance(update, Mapping)
+            names_one = isinstance(entry, str) or (is_map and ("name" in update or strategies.group in update))
+            merges = label in defaults and is_map and "_target_" not in update and not names_one
             key = f"portfolio.overrides.{ticker}.strategies.{label}"
             changed[label] = entry if merges or entry is None else expand(label, entry, key)
         if "strategies" in own:
