@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -58,8 +59,21 @@ def main() -> int:
 
     # Hydra logs the overrides of each sweep job, MLflow logs URIs: no log line shows a tracking password.
     mask_log_records()
+    from framework.tracking.sweep import INTERRUPTED
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    # SIGTERM (sent by `timeout`, schedulers, `kill`) stops a job the way Ctrl-C does: the job and a sweep's
+    # parent run end KILLED in MLflow, with what was written kept.
+    signal.signal(signal.SIGTERM, stop)
     try:
         hydra_main()
+    except KeyboardInterrupt as stopped:
+        INTERRUPTED.set()
+        name = str(stopped) or "SIGINT"
+        print(f"stopped by {name}: the run is marked KILLED; what was written is kept", file=sys.stderr)
+        return 128 + (signal.SIGTERM if name == "SIGTERM" else signal.SIGINT)
     except PortfolioLabError as error:
         print(f"error: {mask_credentials(str(error))}", file=sys.stderr)
         return 2

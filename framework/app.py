@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -85,11 +86,33 @@ def run(
     Returns:
         The value of ``cfg.optimized_metric``.
 
+    A job that fails or is stopped (SIGINT, SIGTERM) leaves ``error.txt`` in ``output_dir`` (its status, then the
+    error); a failed job of a sweep, and any stopped job, is also logged as a FAILED or KILLED run with its params,
+    the error and the files it wrote, so the sweep's runs account for every job.
+
     Raises:
         ConfigError: For an invalid key or value, naming it.
         DataError: For invalid data, naming the ticker and date.
     """
     output_dir = Path(output_dir)
+    try:
+        return _run(cfg, output_dir, choices or {}, overrides or [], sweep_dir, wait_for_tracking)
+    except BaseException as error:
+        stopped = isinstance(error, KeyboardInterrupt)
+        if stopped or isinstance(error, Exception):
+            _record_stop(cfg, output_dir, "KILLED" if stopped else "FAILED", error, overrides or [], sweep_dir)
+        raise
+
+
+def _run(
+    cfg: DictConfig,
+    output_dir: Path,
+    choices: Mapping[str, str],
+    overrides: list[str],
+    sweep_dir: str | None,
+    wait_for_tracking: bool,
+) -> float:
+    """The body of :func:`run`."""
     container = _resolve(cfg)
     allow_config_targets(container)
     validate_run_config(container)
@@ -346,6 +369,65 @@ def _track(
     if wait:
         for outcome in worker.wait():
             outcome.report()
+
+
+def _record_stop(
+    cfg: DictConfig, output_dir: Path, status: str, error: BaseException, overrides: list[str], sweep_dir: str | None
+) -> None:
+    """Write ``error.txt`` for a job that failed or was stopped, and log it as a FAILED or KILLED run.
+
+    A single run that fails is only reported (its error is printed); a failed job of a sweep and any stopped job
+    become runs, so that MLflow accounts for them. This never raises: the job's own error is what matters.
+    """
+    from framework.tracking.credentials import mask_credentials
+
+    message = mask_credentials(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    if isinstance(error, KeyboardInterrupt):
+        message = f"stopped by {error or 'SIGINT'} before the job finished"
+    if output_dir.is_dir():  # Hydra made it; a job stopped by bad input before that leaves nothing behind
+        with contextlib.suppress(OSError):
+            (output_dir / "error.txt").write_text(f"{status}\n{message}\n", encoding="utf-8")
+    if status == "FAILED" and sweep_dir is None:
+        return
+    try:
+        raw: Any = OmegaConf.to_container(cfg, resolve=False)
+        tracking = raw.get("tracking") or {}
+        if not tracking.get("enabled", True):
+            return
+        from framework.tracking import flatten_params, resolve_tracking_uri, sweep_parent_run_id
+        from framework.tracking.worker import tracking_worker
+
+        try:
+            params = flatten_params(effective_config(cfg, _resolve(cfg))[0])
+        except Exception:  # noqa: BLE001 - a config that does not resolve: its overrides are what is known
+            params = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
+        uri = resolve_tracking_uri(OmegaConf.select(cfg, "tracking.tracking_uri", default=None))
+        name = OmegaConf.select(cfg, "portfolio.name", default=None) or "job"
+        tags = {"error": message[:5000], "output_dir": str(output_dir.resolve())}
+        if overrides:
+            tags["overrides"] = mask_credentials(" ".join(overrides))
+        files = [p for p in (output_dir / "config.yaml", output_dir / "error.txt") if p.is_file()]
+        worker = tracking_worker(uri)
+        worker.submit(
+            {
+                "tracking_uri": uri,
+                "experiment_name": str(OmegaConf.select(cfg, "experiment_name", default="portfolio-lab")),
+                "run_name": mask_credentials(" ".join([str(name), *overrides]))[:200],
+                "params": params,
+                "tags": tags,
+                "metrics": {},
+                "artifacts": files,
+                "parent_run_id": sweep_parent_run_id(sweep_dir) if sweep_dir else None,
+                "status": status,
+            },
+            None,
+            None,
+            output_dir,
+        )
+        for outcome in worker.wait():
+            outcome.report()
+    except BaseException as failure:  # noqa: BLE001 - recording the stop must never hide the job's own error
+        print(f"warning: the {status.lower()} job could not be logged to MLflow: {failure}", file=sys.stderr)
 
 
 def _git_tags() -> dict[str, str]:

@@ -157,4 +157,72 @@ def _drawn_bars(n_bars: int, drawdown: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([bars, [n_bars - 1, int(np.argmin(drawdown))]]))
 
 
-__all__ = ["MAX_DRAWN_POINTS", "PlotInput", "plot_equity_drawdown"]
+def plot_sweep(metric: str, swept: dict[str, list[str]], values: list[float], best: int | None, path: Path) -> Path:
+    """The objective of a sweep's jobs against each swept parameter: one panel per parameter.
+
+    A numeric parameter is drawn on a numeric axis, any other on evenly spaced categories; the best job is
+    circled. Jobs without a value of the objective (failed) are left out.
+
+    Args:
+        metric: The objective's name (the y axis).
+        swept: Parameter key -> each job's value as typed (``"20"``), in job order.
+        values: Each job's objective (NaN for none), in the same order.
+        best: Position of the best job in that order, or None.
+        path: Where the PNG goes.
+
+    Returns:
+        ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = plot_sweep("val/sharpe", {"short_window": ["5", "10", "20"], "cost": ["a", "b", "a"]},
+        ...                       [0.2, 0.5, float("nan")], 1, Path(folder) / "sweep.png")
+        ...     path.read_bytes()[1:4]
+        b'PNG'
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores = np.asarray(values, dtype=np.float64)
+    done = np.isfinite(scores)
+    keys = list(swept) or ["job"]
+    columns = min(len(keys), 3)
+    rows = -(-len(keys) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for axis, key in zip(axes.flat, keys, strict=False):
+        raw = swept.get(key, [str(i) for i in range(len(values))])
+        numbers = _as_numbers(raw)
+        if numbers is not None:
+            x = numbers
+        else:
+            categories = sorted(set(raw), key=raw.index)
+            x = np.array([categories.index(v) for v in raw], dtype=np.float64)
+            axis.set_xticks(range(len(categories)), categories, rotation=30, ha="right", fontsize=8)
+        axis.scatter(x[done], scores[done], s=22, alpha=0.8)
+        if best is not None and done[best]:
+            axis.scatter([x[best]], [scores[best]], s=110, facecolors="none", edgecolors="red", label="best")
+            axis.legend(fontsize=8, loc="best")
+        axis.set_xlabel(".".join(key.split(".")[-2:]) if len(key) > 30 else key, fontsize=9)
+        axis.set_ylabel(metric, fontsize=9)
+        axis.grid(alpha=0.3)
+    for axis in list(axes.flat)[len(keys) :]:
+        axis.set_visible(False)
+    fig.suptitle(f"{metric} of {int(done.sum())} jobs against the swept parameters", fontsize=10)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def _as_numbers(values: list[str]) -> np.ndarray | None:
+    """The values as floats when every one is a number, else None."""
+    try:
+        return np.array([float(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["MAX_DRAWN_POINTS", "PlotInput", "plot_equity_drawdown", "plot_sweep"]

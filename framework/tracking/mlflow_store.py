@@ -247,6 +247,7 @@ def log_run(
     artifacts: Sequence[Path] = (),
     artifact_dirs: Mapping[str, Path] | None = None,
     parent_run_id: str | None = None,
+    status: str = "FINISHED",
 ) -> TrackedRun:
     """Log one finished job as one MLflow run, creating the experiment if it does not exist.
 
@@ -279,6 +280,8 @@ def log_run(
         artifacts: Files logged at the artifact root.
         artifact_dirs: Artifact folder name to local folder, e.g. ``{".hydra": output_dir / ".hydra"}``.
         parent_run_id: The sweep's parent run, or ``None`` for a top-level run.
+        status: How the run ends: ``FINISHED``, or ``FAILED`` / ``KILLED`` for a job that failed or was stopped
+            (logged with what it has).
 
     Returns:
         The logged run.
@@ -301,6 +304,8 @@ def log_run(
         >>> run.ui_hint  # doctest: +SKIP
         'mlflow ui --backend-store-uri sqlite:///mlflow.db  # then open http://127.0.0.1:5000/#/experiments/1/runs/...'
     """
+    if status not in _RUN_STATUSES:
+        raise ValueError(f"run status must be one of {', '.join(_RUN_STATUSES)}; got {status!r}")
     param_values = {
         _checked_key("param", key): mask_credentials(str(value))[:_MAX_PARAM_VALUE_LENGTH]
         for key, value in params.items()
@@ -348,8 +353,54 @@ def log_run(
         except BaseException:
             _end_failed(client, run.run_id, "interrupted")
             raise
-        client.set_terminated(run.run_id, "FINISHED")
+        client.set_terminated(run.run_id, status)
     return run
+
+
+def log_to_run(
+    *,
+    tracking_uri: str,
+    run_id: str,
+    params: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    artifacts: Sequence[Path] = (),
+) -> None:
+    """Add params, tags, metrics and files to an existing run (a sweep's parent, before it ends).
+
+    Checked as in :func:`log_run`: a key MLflow would refuse or a missing file fails before the store is touched;
+    NaN metrics are skipped.
+
+    Args:
+        tracking_uri: The store the run is in.
+        run_id: The run.
+        params: Param key to value (a param already logged with another value is an error in MLflow).
+        tags: Tag key to value.
+        metrics: Metric key to value.
+        artifacts: Files logged at the artifact root.
+
+    Raises:
+        TrackingError: A refused key, a missing file, or a store that cannot be reached or written.
+
+    Example:
+        >>> log_to_run(tracking_uri="sqlite:///mlflow.db", run_id="ab12", tags={"bad key!": "x"})
+        Traceback (most recent call last):
+        ...
+        framework.core.errors.TrackingError: tag key 'bad key!' is not valid in MLflow: use at most 250 letters, \
+digits, spaces and '_-.:/', not starting or ending with '/' and without '//', '.' or '..' path segments
+    """
+    param_values = {
+        _checked_key("param", key): mask_credentials(str(value))[:_MAX_PARAM_VALUE_LENGTH]
+        for key, value in (params or {}).items()
+    }
+    tag_values = _checked_tags(tags or {})
+    finite_metrics, _ = _checked_metrics(metrics or {})
+    files = [_checked_path(Path(path), "file") for path in artifacts]
+    with _open_store(tracking_uri, f"log to run {run_id}") as client:
+        _log_batches(client, run_id, params=param_values, tags=tag_values)
+        _log_metrics(client, run_id, finite_metrics, {})
+        for file in files:
+            client.log_artifact(run_id, str(file))
 
 
 def start_run(

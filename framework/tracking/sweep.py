@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,17 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from framework.tracking.credentials import mask_credentials_in_file
-from framework.tracking.mlflow_store import TrackedRun, end_run, resolve_tracking_uri, start_run
+from framework.tracking.mlflow_store import TrackedRun, end_run, log_to_run, resolve_tracking_uri, start_run
+from framework.tracking.summary import SweepSummary, read_jobs
 
 PARENT_RUN_ID_FILE = "mlflow_parent_run_id"
+#: The sweep's ranked table, written into the sweep folder and logged to the parent run.
+SUMMARY_FILE = "sweep_summary.csv"
+#: The objective against each swept parameter.
+SUMMARY_PLOT = "sweep_objective.png"
+
+#: Set when the process is stopped by SIGINT or SIGTERM (see ``framework.__main__``): runs end KILLED.
+INTERRUPTED = threading.Event()
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +71,7 @@ class MlflowSweepCallback(Callback):
     def __init__(self) -> None:
         self.parent_run: TrackedRun | None = None
         self.sweep_dir: Path | None = None
+        self.config: DictConfig | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Create the parent run and write its id into the sweep folder.
@@ -84,6 +94,7 @@ class MlflowSweepCallback(Callback):
             (None, None)
         """
         atexit.register(self._end_unfinished)  # unregistered by on_multirun_end
+        self.config = config
         try:
             sweep_dir = self.sweep_dir = Path(str(config.hydra.sweep.dir))
             marker = sweep_dir / PARENT_RUN_ID_FILE
@@ -126,17 +137,67 @@ class MlflowSweepCallback(Callback):
         """
         atexit.unregister(self._end_unfinished)
         _finish_queued_runs()  # the jobs of the basic launcher handed their runs to this process's worker
+        self._summarize(config)
         self._end("FINISHED")
         with contextlib.suppress(Exception):  # tracking must not break the sweep
             mask_credentials_in_file(Path(str(config.hydra.sweep.dir)) / "multirun.yaml")
 
     def _end_unfinished(self) -> None:
-        """At exit before the sweep's end: end a parent run left open, FAILED, and mask ``multirun.yaml``."""
+        """At exit before the sweep's end (a job failed, or the sweep was stopped): wrap up what ran.
+
+        Summarize the jobs, end the parent run FAILED (KILLED when stopped by SIGINT or SIGTERM), and mask
+        ``multirun.yaml``.
+        """
         _finish_queued_runs()
-        self._end("FAILED")
+        if self.config is not None:
+            self._summarize(self.config)
+        self._end("KILLED" if INTERRUPTED.is_set() else "FAILED")
         if self.sweep_dir is not None:
             with contextlib.suppress(Exception):
                 mask_credentials_in_file(self.sweep_dir / "multirun.yaml")
+
+    def _summarize(self, config: DictConfig) -> None:
+        """Rank the jobs by the objective: print the table, write it and the plot, log them to the parent run."""
+        if self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return
+        try:
+            summary = write_summary(self.sweep_dir, str(OmegaConf.select(config, "optimized_metric",
+                                                                         default="val/sharpe")),
+                                    plot=bool(OmegaConf.select(config, "outputs.plot", default=True)))  # fmt: skip
+        except Exception as error:  # the summary must not break the sweep
+            _log.warning("sweep summary: %s", error)
+            return
+        if summary is None:
+            return
+        print(f"\nsweep {self.sweep_dir}: {len(summary.jobs)} jobs, {len(summary.failed)} not finished; "
+              f"ranked by {summary.metric} ({summary.direction})")  # fmt: skip
+        print(summary.table())
+        for job in summary.failed:
+            print(f"job {job.number} {job.status}: {job.error.splitlines()[0] if job.error else ''}")
+        print(f"summary: {self.sweep_dir / SUMMARY_FILE}")
+        parent = self.parent_run
+        if parent is None:
+            return
+        best = summary.best
+        files = [self.sweep_dir / name for name in (SUMMARY_FILE, SUMMARY_PLOT) if (self.sweep_dir / name).is_file()]
+        try:
+            tags = {"optimized_metric": summary.metric, "direction": summary.direction}
+            metrics = {"jobs": float(len(summary.jobs)), "jobs_failed": float(len(summary.failed))}
+            params: dict[str, str] = {}
+            if best is not None:  # the best job's swept parameters (all its overrides when nothing varied)
+                params = {f"best.{key}": best.overrides[key] for key in summary.swept or best.overrides}
+                tags.update(best_job=str(best.number), best_output_dir=str(best.folder.resolve()))
+                metrics.update({f"best/{key}": value for key, value in best.metrics.items()})
+            log_to_run(
+                tracking_uri=parent.tracking_uri,
+                run_id=parent.run_id,
+                params=params,
+                tags=tags,
+                metrics=metrics,
+                artifacts=files,
+            )
+        except Exception as error:  # tracking must not break the sweep
+            _log.warning("MLflow: cannot log the sweep summary to the parent run %s: %s", parent.run_id, error)
 
     def _end(self, status: str) -> None:
         """End the parent run, if any, with ``status``; a failure is only a warning."""
@@ -147,6 +208,44 @@ class MlflowSweepCallback(Callback):
             end_run(tracking_uri=parent.tracking_uri, run_id=parent.run_id, status=status)
         except Exception as error:  # tracking must not break the sweep
             _log.warning("MLflow: cannot end the sweep parent run %s: %s", parent.run_id, error)
+
+
+def write_summary(sweep_dir: Path, metric: str, plot: bool = True) -> SweepSummary | None:
+    """Rank a sweep's jobs and write ``sweep_summary.csv`` (and ``sweep_objective.png``) into its folder.
+
+    Args:
+        sweep_dir: The sweep folder.
+        metric: The objective.
+        plot: Also draw the objective against each swept parameter.
+
+    Returns:
+        The summary, or None when the folder holds no job.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     for number, sharpe in ((0, 0.4), (1, 0.6)):
+        ...         job = Path(folder) / str(number)
+        ...         (job / ".hydra").mkdir(parents=True)
+        ...         _ = (job / ".hydra" / "overrides.yaml").write_text(f"- seed={number}" + chr(10))
+        ...         _ = (job / "metrics.json").write_text(f'{{"metrics": {{"val/sharpe": {sharpe}}}}}')
+        ...     summary = write_summary(Path(folder), "val/sharpe", plot=False)
+        ...     (Path(folder) / SUMMARY_FILE).read_text().splitlines()
+        ['rank,job,status,seed,val/sharpe', '1,1,FINISHED,1,0.6', '2,0,FINISHED,0,0.4']
+    """
+    jobs = read_jobs(sweep_dir)
+    if not jobs:
+        return None
+    summary = SweepSummary.of(jobs, metric)
+    (sweep_dir / SUMMARY_FILE).write_text(summary.csv(), encoding="utf-8")
+    scored = [job for job in jobs if job.status == "FINISHED"]
+    if plot and scored:
+        from framework.benchmark.plots import plot_sweep
+
+        swept = {key: [job.overrides.get(key, "") for job in jobs] for key in summary.swept}
+        best = jobs.index(summary.best) if summary.best is not None else None
+        plot_sweep(metric, swept, [job.objective(metric) for job in jobs], best, sweep_dir / SUMMARY_PLOT)
+    return summary
 
 
 def _finish_queued_runs() -> None:

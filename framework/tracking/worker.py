@@ -186,7 +186,9 @@ def _serve(connection: Connection, tracking_uri: str, warm: bool) -> None:
     """The worker's loop: warm up, then answer each request in order until None arrives."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the job's process decides when to stop; the worker finishes
+    # The job's process decides when to stop (and logs a stopped run as KILLED); the worker finishes its queue.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from framework.tracking.mlflow_store import PartialRunError
 
     if warm:

@@ -191,6 +191,8 @@ CASES: list[tuple[str, list[str], int, list[str]]] = [
         "regressor as a classifier",
         [
             "portfolio=multi_strategy",
+            # The portfolio spells the forest's estimator out: a new one replaces it (delete, then add).
+            "~portfolio.strategies.random_forest.estimator",
             "+portfolio.strategies.random_forest.estimator={_target_: sklearn.linear_model.LinearRegression}",
         ],
         2,
