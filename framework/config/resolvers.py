@@ -62,8 +62,8 @@ METRIC_DIRECTIONS: dict[str, str] = {
     "impact_bps": "minimize",
 }
 
-#: Metric name prefixes (a family of metrics, one per stage or cost model) -> their direction.
-METRIC_PREFIX_DIRECTIONS: dict[str, str] = {"resizes_": "minimize", "cost_": "minimize"}
+#: Families of metrics (one per stage of the pipeline, one per cost model of the broker) -> their direction.
+METRIC_FAMILY_DIRECTIONS: dict[str, str] = {"resizes_<stage>": "minimize", "cost_<model>": "minimize"}
 
 
 def metric_direction(metric: str, key: str = "optimized_metric") -> str:
@@ -96,11 +96,11 @@ def metric_direction(metric: str, key: str = "optimized_metric") -> str:
     check_metric_key(metric, key)
     name = str(metric).rsplit("/", 1)[-1]
     direction = METRIC_DIRECTIONS.get(name)
-    for prefix, prefix_direction in METRIC_PREFIX_DIRECTIONS.items():
-        if direction is None and name.startswith(prefix):
-            direction = prefix_direction
+    for family, family_direction in METRIC_FAMILY_DIRECTIONS.items():
+        if direction is None and name.startswith(family.partition("<")[0]):
+            direction = family_direction
     if direction is None:
-        known = [*METRIC_DIRECTIONS, *(f"{prefix}<name>" for prefix in METRIC_PREFIX_DIRECTIONS)]
+        known = [*METRIC_DIRECTIONS, *METRIC_FAMILY_DIRECTIONS]
         raise ConfigError(
             f"{key}: '{metric}' has no better direction, so a sweep cannot tell whether to maximize or minimize "
             f"it; set hydra.sweeper.direction to one of {', '.join(DIRECTIONS)}, or optimize a metric that has "

@@ -56,7 +56,7 @@ class TestMetricDirection:
             metric_direction("val/exposure", key="hydra.sweeper.direction")
         message = str(error.value)
         assert message.startswith("hydra.sweeper.direction: 'val/exposure' has no better direction")
-        assert "maximize, minimize" in message and "sharpe" in message and "cost_<name>" in message
+        assert "maximize, minimize" in message and "sharpe" in message and "cost_<model>" in message
 
 
 class TestRegistration:
