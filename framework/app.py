@@ -17,6 +17,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import framework
+import framework.config.resolvers  # noqa: F401  registers ${metric_direction:...} for the sweep presets
 from framework.benchmark.plots import PlotInput
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR

@@ -33,26 +33,15 @@ SHOWN_METRICS: tuple[str, ...] = (
     "full/turnover",
 )
 
-#: Metrics for which lower is better; every other metric is better higher (drawdowns are negative numbers).
-LOWER_IS_BETTER: tuple[str, ...] = (
-    "volatility",
-    "turnover",
-    "n_trades",
-    "ex_ante_volatility",
-    "bars_at_limit",
-    "recoveries",
-    "orders_expired",
-    "slippage_bps",
-    "impact_bps",
-    "tracking_error",
-)
-
 #: The file a job writes into its folder when it fails or is stopped: status on the first line, then the error.
 ERROR_FILE = "error.txt"
 
 
 def metric_direction(metric: str) -> str:
     """Whether a metric is better high or low: ``maximize`` or ``minimize``.
+
+    The direction of :func:`framework.config.resolvers.metric_direction`; a metric without one (exposure) or
+    unknown to the runner ranks high first.
 
     Args:
         metric: A metric key such as ``val/sharpe`` or ``baseline/test/volatility``.
@@ -64,11 +53,16 @@ def metric_direction(metric: str) -> str:
     Example:
         >>> metric_direction("val/sharpe"), metric_direction("test/max_drawdown"), metric_direction("val/turnover")
         ('maximize', 'maximize', 'minimize')
-        >>> metric_direction("full/cost_square_root_impact")
-        'minimize'
+        >>> metric_direction("full/cost_square_root_impact"), metric_direction("val/exposure")
+        ('minimize', 'maximize')
     """
-    name = metric.rsplit("/", 1)[-1]
-    return "minimize" if name in LOWER_IS_BETTER or name.startswith("cost_") else "maximize"
+    from framework.config.resolvers import metric_direction as direction_of
+    from framework.core.errors import ConfigError
+
+    try:
+        return direction_of(metric)
+    except ConfigError:
+        return "maximize"
 
 
 @dataclass
@@ -205,12 +199,13 @@ class SweepSummary:
     metrics: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, jobs: list[JobOutcome], metric: str) -> SweepSummary:
-        """Rank ``jobs`` by ``metric`` in its direction (see :func:`metric_direction`).
+    def of(cls, jobs: list[JobOutcome], metric: str, direction: str | None = None) -> SweepSummary:
+        """Rank ``jobs`` by ``metric`` in its direction.
 
         Args:
             jobs: The sweep's jobs (see :func:`read_jobs`).
             metric: The objective.
+            direction: ``maximize`` or ``minimize``; None for the metric's own (see :func:`metric_direction`).
 
         Returns:
             The summary.
@@ -219,7 +214,7 @@ class SweepSummary:
             >>> SweepSummary.of([], "val/sharpe").best is None
             True
         """
-        direction = metric_direction(metric)
+        direction = direction if direction in ("maximize", "minimize") else metric_direction(metric)
         sign = -1.0 if direction == "maximize" else 1.0
         scored = [job for job in jobs if math.isfinite(job.objective(metric))]
         rest = [job for job in jobs if not math.isfinite(job.objective(metric))]

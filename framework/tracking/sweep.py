@@ -161,9 +161,9 @@ class MlflowSweepCallback(Callback):
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
         try:
-            summary = write_summary(self.sweep_dir, str(OmegaConf.select(config, "optimized_metric",
-                                                                         default="val/sharpe")),
-                                    plot=bool(OmegaConf.select(config, "outputs.plot", default=True)))  # fmt: skip
+            metric = str(OmegaConf.select(config, "optimized_metric", default="val/sharpe"))
+            plot = bool(OmegaConf.select(config, "outputs.plot", default=True))
+            summary = write_summary(self.sweep_dir, metric, plot, _sweeper_direction(config))
         except Exception as error:  # the summary must not break the sweep
             _log.warning("sweep summary: %s", error)
             return
@@ -210,13 +210,14 @@ class MlflowSweepCallback(Callback):
             _log.warning("MLflow: cannot end the sweep parent run %s: %s", parent.run_id, error)
 
 
-def write_summary(sweep_dir: Path, metric: str, plot: bool = True) -> SweepSummary | None:
+def write_summary(sweep_dir: Path, metric: str, plot: bool = True, direction: str | None = None) -> SweepSummary | None:
     """Rank a sweep's jobs and write ``sweep_summary.csv`` (and ``sweep_objective.png``) into its folder.
 
     Args:
         sweep_dir: The sweep folder.
         metric: The objective.
         plot: Also draw the objective against each swept parameter.
+        direction: ``maximize`` or ``minimize`` (a sweeper's), or None for the metric's own.
 
     Returns:
         The summary, or None when the folder holds no job.
@@ -236,7 +237,7 @@ def write_summary(sweep_dir: Path, metric: str, plot: bool = True) -> SweepSumma
     jobs = read_jobs(sweep_dir)
     if not jobs:
         return None
-    summary = SweepSummary.of(jobs, metric)
+    summary = SweepSummary.of(jobs, metric, direction)
     (sweep_dir / SUMMARY_FILE).write_text(summary.csv(), encoding="utf-8")
     scored = [job for job in jobs if job.status == "FINISHED"]
     if plot and scored:
@@ -246,6 +247,15 @@ def write_summary(sweep_dir: Path, metric: str, plot: bool = True) -> SweepSumma
         best = jobs.index(summary.best) if summary.best is not None else None
         plot_sweep(metric, swept, [job.objective(metric) for job in jobs], best, sweep_dir / SUMMARY_PLOT)
     return summary
+
+
+def _sweeper_direction(config: DictConfig) -> str | None:
+    """The direction a sweeper was told (Optuna's ``hydra.sweeper.direction``), when it is one string."""
+    try:
+        direction = OmegaConf.select(config, "hydra.sweeper.direction", default=None)
+    except Exception:  # noqa: BLE001 - an interpolation that does not resolve here: the metric's own direction
+        return None
+    return str(direction) if direction in ("maximize", "minimize") else None
 
 
 def _finish_queued_runs() -> None:
