@@ -118,6 +118,9 @@ def _run(
     allow_config_targets(container)
     validate_run_config(container)
     check_metric_key(container["optimized_metric"])
+    from framework.core.progress import configure
+
+    configure((container.get("outputs") or {}).get("progress", "auto"))
     tracking = container.get("tracking") or {}
     worker = None
     if tracking.get("enabled", True):
@@ -139,8 +142,6 @@ def _run(
     config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(mask_credentials_in(effective))))
     mask_credentials_in_files(output_dir / ".hydra")
 
-    print(f"\n{report.name}: {len(report.result.tickers)} tickers, {len(report.result.dates)} bars "
-          f"({report.result.dates[0]} .. {report.result.dates[-1]})")  # fmt: skip
     print(report.summary_table())
     if worker is not None:
         used_choices = {group: option for group, option in (choices or {}).items() if group not in unused}
@@ -175,6 +176,9 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
     )
     if portfolio.tickers != data.tickers:
         data = data.select(portfolio.tickers)
+    # The header, before the work: what runs on what, so that a long job says what it is doing.
+    print(f"\n{portfolio.name}: {len(data.tickers)} tickers, {len(data.dates)} bars ({data.dates[0]} .. "
+          f"{data.dates[-1]})", flush=True)  # fmt: skip
     orchestrator = build_pipeline(container.get("agent") or {})
     if portfolio.allocation is not None and not orchestrator.uses_allocation:
         log.warning(

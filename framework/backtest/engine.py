@@ -23,6 +23,7 @@ from framework.agents.orchestrator import Orchestrator
 from framework.backtest.result import BacktestResult
 from framework.core.errors import DataError
 from framework.core.market_data import OPTIONAL_FIELDS, MarketData
+from framework.core.progress import progress
 from framework.core.types import DecisionLog, ExecutionState, SignalFrame, TradeProposal
 from framework.execution.broker import _NOISE, SimulatedBroker
 from framework.execution.portfolio import PortfolioManager
@@ -215,7 +216,11 @@ def _agent_loop(
     # The loop body is the run's hot path: a few numpy calls on length-N rows, results written by index.
     pending: np.ndarray | None = None
     decided: TradeProposal | None = None
+    bar = progress(n_days, "backtest", "bar")
+    step = max(n_days // 100, 1)  # a progress update every 1 % of the bars: one integer test per bar
     for t in range(n_days):
+        if t % step == 0:
+            bar.update(step if t else 0)
         if orders_mode:
             fills.fill_orders(t, decided, books)
         else:
@@ -241,6 +246,8 @@ def _agent_loop(
         # fmax ignores NaN, so the reduction is NaN only when every target is NaN: nothing to send.
         pending = None if np.isnan(np.fmax.reduce(proposal)) else proposal
         decided = None if pending is None and decision.order_quantity is None else decision
+    bar.update(n_days - step * ((n_days - 1) // step))
+    bar.close()
     return equity, cash, positions, targets, fills.quantity, fills.price, fills.cost
 
 

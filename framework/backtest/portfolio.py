@@ -10,6 +10,7 @@ import numpy as np
 from framework.aggregation.base import Aggregator
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
+from framework.core.progress import Stages
 from framework.core.types import SignalFrame
 from framework.strategies.base import Strategy
 
@@ -179,16 +180,22 @@ class PortfolioStrategy:
             (3, ('B',))
         """
         train = data.slice_rows(0, train_stop)
+        with Stages(sum(len(s.strategies) for s in self.sleeves), "fit") as stages:
+            self._fit(train, stages)
+        return self
+
+    def _fit(self, train: MarketData, stages: Stages) -> None:
+        """The body of :meth:`fit`, reporting each strategy's fit to ``stages``."""
         for sleeve in self.sleeves:
             part = train.select(sleeve.tickers)
             for slot in sleeve.strategies:
+                stages.start(f"{slot.label} on {len(sleeve.tickers)} tickers")
                 slot.strategy.fit(part)
             # The strategies' train signals are only needed by an aggregator that learns from them.
             if type(sleeve.aggregator).fit is not Aggregator.fit:
                 frames = [slot.strategy.generate(part) for slot in sleeve.strategies]
                 weights = np.array([slot.weight for slot in sleeve.strategies])
                 sleeve.aggregator.fit(frames, weights, part)
-        return self
 
     def generate(self, data: MarketData) -> SignalFrame:
         """Combined signal and confidence for every bar and ticker of ``data`` (NaN for tickers outside).
@@ -221,10 +228,22 @@ class PortfolioStrategy:
         signal = np.full(data.shape, np.nan)
         confidence = np.zeros(data.shape)
         self.silent_: dict[str, tuple[str, ...]] = {}
+        with Stages(sum(len(s.strategies) for s in self.sleeves), "signals") as stages:
+            self._signals(data, signal, confidence, stages)
+        if not data.complete:  # a ticker without a price on a bar has no signal there
+            signal[~data.tradable] = np.nan
+            confidence[~data.tradable] = 0.0
+        return SignalFrame(signal=signal, confidence=confidence)
+
+    def _signals(self, data: MarketData, signal: np.ndarray, confidence: np.ndarray, stages: Stages) -> None:
+        """Each sleeve's combined signal written into ``signal`` and ``confidence`` (the body of :meth:`generate`)."""
         for sleeve in self.sleeves:
             columns = data.ticker_index(sleeve.tickers)
             part = data.select(sleeve.tickers)
-            frames = [_generate(slot, part) for slot in sleeve.strategies]
+            frames = []
+            for slot in sleeve.strategies:
+                stages.start(slot.label)
+                frames.append(_generate(slot, part))
             for slot, frame in zip(sleeve.strategies, frames, strict=True):
                 silent = _never_speaks(frame.signal)
                 if silent.any():
@@ -234,10 +253,6 @@ class PortfolioStrategy:
             combined = sleeve.aggregator.combine(frames, weights, part)
             signal[:, columns] = combined.signal
             confidence[:, columns] = combined.confidence
-        if not data.complete:  # a ticker without a price on a bar has no signal there
-            signal[~data.tradable] = np.nan
-            confidence[~data.tradable] = 0.0
-        return SignalFrame(signal=signal, confidence=confidence)
 
 
 def _never_speaks(signal: np.ndarray) -> np.ndarray:

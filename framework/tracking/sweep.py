@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,53 @@ class MlflowSweepCallback(Callback):
         if self.sweep_dir is not None:
             with contextlib.suppress(Exception):
                 mask_credentials_in_file(self.sweep_dir / "multirun.yaml")
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note when a job starts, to say how long it took.
+
+        Args:
+            config: The job's config.
+            **kwargs: Passed by Hydra (``task_function``); unused.
+
+        Example:
+            >>> callback = MlflowSweepCallback()
+            >>> callback.on_job_start(OmegaConf.create({}))
+            >>> callback.job_started > 0
+            True
+        """
+        self.job_started = time.monotonic()
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """On a terminal (``outputs.progress``), one line per job of a sweep: its status, objective and time.
+
+        Args:
+            config: The job's config.
+            job_return: Hydra's ``JobReturn`` (status, return value, the job's number).
+            **kwargs: Passed by Hydra; unused.
+
+        Example:
+            >>> from framework.core.progress import configure
+            >>> _ = configure(True)
+            >>> from hydra.core.utils import JobReturn, JobStatus
+            >>> done = JobReturn(status=JobStatus.COMPLETED, _return_value=0.53)
+            >>> config = OmegaConf.create({"optimized_metric": "val/sharpe", "hydra": {"job": {"num": 3},
+            ...                                                                     "mode": "MULTIRUN"}})
+            >>> MlflowSweepCallback().on_job_end(config, done)  # doctest: +ELLIPSIS
+            sweep job 3 finished: val/sharpe = 0.5300 (... s)
+            >>> _ = configure(False)
+        """
+        from framework.core.progress import enabled
+
+        if not enabled() or str(OmegaConf.select(config, "hydra.mode", default="")) != "MULTIRUN":
+            return
+        number = OmegaConf.select(config, "hydra.job.num", default="?")
+        took = time.monotonic() - getattr(self, "job_started", time.monotonic())
+        status = str(getattr(getattr(job_return, "status", None), "name", ""))
+        if status == "COMPLETED":
+            metric = OmegaConf.select(config, "optimized_metric", default="objective")
+            print(f"sweep job {number} finished: {metric} = {float(job_return.return_value):.4f} ({took:.1f} s)")
+        else:
+            print(f"sweep job {number} failed after {took:.1f} s")
 
     def _summarize(self, config: DictConfig) -> None:
         """Rank the jobs by the objective: print the table, write it and the plot, log them to the parent run."""
