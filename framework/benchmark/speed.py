@@ -11,6 +11,15 @@ S&P 500 data (20 tickers x 8313 days) and on a synthetic panel (500 x 2520):
 - ``signals``: the signals of the ``multi_strategy`` portfolio (MA crossover, RSI and random forest on every
   ticker, weighted average), with the forest's fit on the train segment timed separately.
 
+Whole jobs, each a ``python -m framework`` process in a temporary folder with its own MLflow SQLite store (the
+wall time of the command, imports included):
+
+- ``job``: the main job on sp500 with MLflow (first run on a new store, then the best of ``--repeats``), and the
+  disk it takes: its output folder plus what the store grew by;
+- ``sweep``: a 10-job basic sweep on sp500 with MLflow, per job;
+- ``big``: the whole job on 500 x 2520 synthetic data without tracking;
+- ``joblib``: a 100-job sweep with the joblib launcher, every run checked FINISHED (long: not run by default).
+
 Speed targets live here, not in timed tests. Measure on an idle machine.
 """
 
@@ -18,9 +27,14 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from framework.agents import (
     CorrelationLimit,
@@ -44,6 +58,8 @@ FULL_TARGETS = {SP500: 0.6, SYNTHETIC: 2.5}
 FULL_MEMORY_MB = 600.0
 #: Targets for a three-strategy portfolio's signals, forest fit excluded, in seconds.
 SIGNAL_TARGETS = {SP500: 0.5, SYNTHETIC: 2.0}
+#: Targets of whole jobs, in seconds (per job for the basic sweep), and the disk of one sp500 run in MB.
+JOB_TARGETS = {"job": 3.0, "sweep": 0.8, "big": 4.0, "joblib": 60.0, "disk": 3.0}
 
 
 def _best_of(repeats: int, work: Callable[[], object]) -> float:
@@ -251,6 +267,120 @@ def time_multi_strategy(data: MarketData, repeats: int, train_fraction: float = 
     return {"fit": fit, "signals": _best_of(repeats, lambda: portfolio.generate(data))}
 
 
+def run_command(args: list[str], folder: Path) -> float:
+    """Run ``python -m framework <args>`` in ``folder`` (its own MLflow store there); its wall time in seconds.
+
+    Args:
+        args: The command's arguments.
+        folder: The working folder.
+
+    Returns:
+        Seconds from start to exit.
+
+    Raises:
+        RuntimeError: The command failed (its last lines of stderr).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     seconds = run_command(["--help"], Path(folder))
+        >>> seconds > 0
+        True
+    """
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_TRACKING_URI": f"sqlite:///{folder}/mlflow.db"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "framework", *args], cwd=folder, env=env, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"python -m framework {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return seconds
+
+
+def folder_mb(*paths: Path) -> float:
+    """The size of files and folders in MB (10**6 bytes).
+
+    Args:
+        *paths: Files or folders (missing ones count 0).
+
+    Returns:
+        Their total size.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     _ = (Path(folder) / "a.bin").write_bytes(bytes(500_000))
+        ...     folder_mb(Path(folder), Path(folder) / "missing")
+        0.5
+    """
+    total = 0
+    for path in paths:
+        if path.is_file():
+            total += path.stat().st_size
+        elif path.is_dir():
+            total += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return total / 1e6
+
+
+def time_jobs(parts: set[str], repeats: int) -> dict[str, float]:
+    """Time whole jobs (see the module docstring): the figures of the parts asked for.
+
+    Args:
+        parts: Among ``job``, ``sweep``, ``big``, ``joblib``.
+        repeats: Runs of the main job and of the big job (the best is kept).
+
+    Returns:
+        ``job_first``, ``job``, ``disk`` (MB), ``sweep`` (per job), ``big``, ``joblib`` (whole sweep), those
+        measured.
+
+    Example:
+        >>> time_jobs(set(), 1)
+        {}
+    """
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="portfolio-lab-speed-") as name:
+        root = Path(name)
+        if "job" in parts:
+            folder = root / "job"
+            folder.mkdir()
+            figures["job_first"] = run_command(["hydra.run.dir=first"], folder)
+            before = folder_mb(folder / "mlflow.db", folder / "mlruns")
+            times = [run_command([f"hydra.run.dir=run{i}"], folder) for i in range(repeats)]
+            figures["job"] = min(times)
+            grown = (folder_mb(folder / "mlflow.db", folder / "mlruns") - before) / repeats
+            figures["disk"] = folder_mb(folder / "run0") + grown
+        if "sweep" in parts:
+            folder = root / "sweep"
+            folder.mkdir()
+            run_command(["hydra.run.dir=warm"], folder)  # the store's tables are created once, not in the sweep
+            figures["sweep"] = run_command(["-m", "seed=range(0,10)"], folder) / 10
+        if "big" in parts:
+            folder = root / "big"
+            folder.mkdir()
+            args = ["data=synthetic", "data.n_tickers=500", "data.n_days=2520", "tracking=none"]
+            figures["big"] = min(run_command([*args, f"hydra.run.dir=run{i}"], folder) for i in range(repeats))
+        if "joblib" in parts:
+            folder = root / "joblib"
+            folder.mkdir()
+            run_command(["hydra.run.dir=warm"], folder)
+            figures["joblib"] = run_command(["-m", "hydra/launcher=joblib", "seed=range(0,100)",
+                                             "experiment_name=joblib100"], folder)  # fmt: skip
+            figures["joblib_finished"] = float(_finished_children(folder, "joblib100"))
+    return figures
+
+
+def _finished_children(folder: Path, experiment: str) -> int:
+    """How many child runs of an experiment in the folder's store ended FINISHED."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return 0
+    runs = client.search_runs([found.experiment_id], max_results=5000)
+    return sum(1 for r in runs if "mlflow.parentRunId" in r.data.tags and r.info.status == "FINISHED")
+
+
 def _verdict(value: float, target: float) -> str:
     return "ok" if value <= target else "OVER"
 
@@ -274,10 +404,16 @@ def main(argv: list[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", default="plain,full,signals", help="comma-separated: plain, full, signals")
+    parser.add_argument("--only", default="plain,full,signals,job,sweep,big",
+                        help="comma-separated: plain, full, signals, job, sweep, big, joblib")  # fmt: skip
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
-    cases = {name: load_case(name) for name in (SP500, SYNTHETIC)}
+    unknown = parts - {"plain", "full", "signals", "job", "sweep", "big", "joblib"}
+    if unknown:
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose among plain, full, signals, "
+                     "job, sweep, big, joblib")  # fmt: skip
+    needs_cases = parts & {"plain", "full", "signals"}
+    cases = {name: load_case(name) for name in (SP500, SYNTHETIC)} if needs_cases else {}
     if "plain" in parts:
         print(f"{'plain pipeline':<22}{'signals (s)':>12}{'loop (s)':>10}{'total (s)':>11}{'target (s)':>12}")
         for name, data in cases.items():
@@ -302,6 +438,19 @@ def main(argv: list[str] | None = None) -> None:
             timing = time_multi_strategy(data, max(1, args.repeats // 2))
             print(f"{name:<22}{timing['fit']:>12.3f}{timing['signals']:>12.3f}{SIGNAL_TARGETS[name]:>12.2f}  "
                   f"{_verdict(timing['signals'], SIGNAL_TARGETS[name])}")  # fmt: skip
+    jobs = time_jobs(parts, max(1, args.repeats // 2))
+    if jobs:
+        print(f"\n{'whole jobs':<40}{'measured':>10}{'target':>9}")
+        rows = [("job", "main job, sp500, MLflow (s)"), ("disk", "disk per sp500 run, folder + store (MB)"),
+                ("sweep", "10-job basic sweep, per job (s)"), ("big", "500 x 2520 job, no tracking (s)"),
+                ("joblib", "100-job joblib sweep (s)")]  # fmt: skip
+        for key, label in rows:
+            if key in jobs:
+                print(f"{label:<40}{jobs[key]:>10.2f}{JOB_TARGETS[key]:>9.1f}  {_verdict(jobs[key], JOB_TARGETS[key])}")
+        if "job_first" in jobs:
+            print(f"{'main job, first run on a new store (s)':<40}{jobs['job_first']:>10.2f}")
+        if "joblib_finished" in jobs:
+            print(f"{'joblib sweep runs FINISHED':<40}{jobs['joblib_finished']:>10.0f}{100:>9}")
     print(f"\npeak resident memory of this process: {_high_water_mb():.0f} MB")
 
 

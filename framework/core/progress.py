@@ -9,49 +9,49 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Any, Protocol
 
 _enabled = False
 
 
-class ProgressBar(Protocol):
-    """What the work reports to: ``update(n)`` steps done, ``close()`` at the end."""
+class ProgressBar:
+    """A bar that shows nothing: what :func:`progress` returns when bars are off.
 
-    def update(self, n: float = 1) -> Any:
+    When they are on, :func:`progress` returns a tqdm bar, which has the same ``update`` and ``close``.
+
+    Example:
+        >>> with ProgressBar() as bar:
+        ...     bar.update(3)
+    """
+
+    def __init__(self) -> None:
+        self.n = 0.0
+
+    def update(self, n: float = 1) -> None:
         """Count ``n`` more steps done.
 
         Args:
             n: Steps done since the last update.
 
-        Returns:
-            Whatever the bar returns (ignored).
-
         Example:
-            >>> progress(10, "demo").update(5)
+            >>> bar = ProgressBar()
+            >>> bar.update(5)
+            >>> bar.n
+            5.0
         """
+        self.n += n
 
     def close(self) -> None:
-        """Remove the bar.
+        """Remove the bar (nothing to remove here).
 
         Example:
-            >>> progress(10, "demo").close()
+            >>> ProgressBar().close()
         """
 
-
-class _Silent:
-    """A bar that shows nothing."""
-
-    def update(self, n: float = 1) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> _Silent:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self.close()
 
 
 def configure(setting: bool | str) -> bool:
@@ -87,6 +87,9 @@ def configure(setting: bool | str) -> bool:
 def enabled() -> bool:
     """Whether progress bars are shown.
 
+    Returns:
+        True when :func:`configure` turned them on.
+
     Example:
         >>> _ = configure(False)
         >>> enabled()
@@ -112,10 +115,11 @@ def progress(total: int, description: str, unit: str = "it") -> ProgressBar:
         ...     bar.update(100)
     """
     if not _enabled or total <= 1:
-        return _Silent()
+        return ProgressBar()
     from tqdm import tqdm
 
-    bar: ProgressBar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False,
+    # A tqdm bar has the same update and close as ProgressBar.
+    bar: ProgressBar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False,  # type: ignore[assignment]
                             mininterval=0.25, dynamic_ncols=True)  # fmt: skip
     return bar
 
