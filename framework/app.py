@@ -366,6 +366,7 @@ def _track(
             "artifacts": [*artifacts, config_file],
             "artifact_dirs": dirs,
             "parent_run_id": sweep_parent_run_id(sweep_dir) if sweep_dir else None,
+            "children": fold_runs(report, run_name),
         },
         PlotInput.of(report) if plot else None,
         output_dir / "equity_drawdown.png" if plot else None,
@@ -374,6 +375,50 @@ def _track(
     if wait:
         for outcome in worker.wait():
             outcome.report()
+
+
+def fold_runs(report: BenchmarkReport, run_name: str) -> list[dict[str, Any]]:
+    """One child run per walk-forward fold: the fold's window measured as ``test/<metric>`` (portfolio and baseline).
+
+    Args:
+        report: The run's report; its segments ``fold_<k>`` are the folds (none for a holdout split).
+        run_name: The parent run's name.
+
+    Returns:
+        The keyword arguments of each child's :func:`framework.tracking.log_run` (``run_name``, ``params``,
+        ``tags``, ``metrics``); empty without folds.
+
+    Example:
+        >>> from framework.backtest import BacktestResult
+        >>> from framework.benchmark.runner import BenchmarkReport
+        >>> dates = np.arange("2024-01-01", "2024-01-07", dtype="datetime64[D]")
+        >>> result = BacktestResult.empty(dates, ("A",), 100.0)
+        >>> report = BenchmarkReport("p", result, result, {"test": (2, 6), "fold_0": (2, 4), "fold_1": (4, 6)},
+        ...     {"fold_0/sharpe": 0.5, "baseline/fold_0/sharpe": 0.1, "fold_1/sharpe": 0.7}, "ab12")
+        >>> runs = fold_runs(report, "p walk-forward")
+        >>> runs[0]["run_name"], runs[0]["metrics"], runs[0]["tags"]["test_start"]
+        ('p walk-forward fold 0', {'test/sharpe': 0.5, 'baseline/test/sharpe': 0.1}, '2024-01-03')
+    """
+    dates = report.result.dates
+    train_dates = {f"fold_{k}": {"train_start": str(dates[f.train[0]]), "train_end": str(dates[f.train[1] - 1])}
+                   for k, f in enumerate(report.folds)}  # fmt: skip
+    children = []
+    for name, (start, stop) in report.segments.items():
+        if not name.startswith("fold_"):
+            continue
+        metrics = {}
+        for key, value in report.metrics.items():
+            prefix, _, rest = key.rpartition(f"{name}/")
+            if rest and prefix in ("", "baseline/", "index/") and key == f"{prefix}{name}/{rest}":
+                metrics[f"{prefix}test/{rest}"] = value
+        children.append({
+            "run_name": f"{run_name} fold {name[5:]}"[:250],
+            "params": {"fold": name[5:]},
+            "tags": {"fold": name[5:], "test_start": str(dates[start]), "test_end": str(dates[stop - 1]),
+                     "portfolio": report.name, **train_dates.get(name, {})},
+            "metrics": metrics,
+        })  # fmt: skip
+    return children
 
 
 def _record_stop(

@@ -156,12 +156,13 @@ class PortfolioStrategy:
             return None
         return np.array([float(self.allocation.get(t, 0.0)) for t in tickers])
 
-    def fit(self, data: MarketData, train_stop: int) -> PortfolioStrategy:
-        """Fit every strategy and aggregator on bars ``0:train_stop`` only.
+    def fit(self, data: MarketData, train_stop: int, train_start: int = 0) -> PortfolioStrategy:
+        """Fit every strategy and aggregator on bars ``train_start:train_stop`` only.
 
         Args:
-            data: The whole panel (only its first ``train_stop`` bars are passed on).
+            data: The whole panel (only its bars ``train_start:train_stop`` are passed on).
             train_stop: End (exclusive) of the train segment.
+            train_start: Its first bar (a rolling walk-forward window starts later than bar 0).
 
         Returns:
             self.
@@ -179,7 +180,7 @@ class PortfolioStrategy:
             >>> seen.bars_, seen.tickers_  # the train bars of its own sleeve's tickers
             (3, ('B',))
         """
-        train = data.slice_rows(0, train_stop)
+        train = data.slice_rows(train_start, train_stop)
         with Stages(sum(len(s.strategies) for s in self.sleeves), "fit") as stages:
             self._fit(train, stages)
         return self

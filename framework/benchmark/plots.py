@@ -136,6 +136,10 @@ def plot_equity_drawdown(report: BenchmarkReport | PlotInput, path: Path) -> Pat
             risk.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
     colors = {"train": "#dde8f5", "val": "#f7ecd9", "test": "#e2f2df"}
     for name, (start, stop) in data.segments.items():
+        if name.startswith("fold_"):  # a walk-forward's test windows: a thin line where each starts
+            for axis in axes:
+                axis.axvline(all_dates[start], color="#999999", lw=0.5, alpha=0.6)
+            continue
         for axis in axes:
             axis.axvspan(all_dates[start], all_dates[stop - 1], color=colors.get(name, "#eeeeee"), alpha=0.6, lw=0)
         top.text(all_dates[start], 1.01, f" {name}", transform=top.get_xaxis_transform(), fontsize=9, va="bottom")

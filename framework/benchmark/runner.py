@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,7 +27,9 @@ from framework.benchmark.metrics import METRIC_NAMES, compute_metrics
 from framework.core.checks import check_choice
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
+from framework.core.progress import progress
 from framework.core.types import SignalFrame
+from framework.data.walk_forward import Fold
 from framework.execution.broker import SimulatedBroker
 
 #: Formats of the panels and logs a run writes.
@@ -69,9 +71,11 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
     )
     if parts and parts[0] in ("baseline", "index"):
         parts = parts[1:]
-    if len(parts) != 2 or parts[0] not in SEGMENTS or not (parts[1] in METRIC_NAMES or pipeline):
+    fold = len(parts) == 2 and parts[0].startswith("fold_") and parts[0][5:].isdigit()
+    if len(parts) != 2 or not (parts[0] in SEGMENTS or fold) or not (parts[1] in METRIC_NAMES or pipeline):
         raise ConfigError(
             f"{name}: '{key}' is not a metric; use <segment>/<metric> with segment in {', '.join(SEGMENTS)} "
+            "(or fold_<k> of a walk-forward) "
             f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline, index/ for the index), "
             f"or a pipeline metric: {', '.join(PIPELINE_METRIC_NAMES + EXECUTION_METRIC_NAMES)}, resizes_<stage>, "
             "cost_<model>"
@@ -155,6 +159,8 @@ class BenchmarkReport:
             at the first bar, one value per bar; None without an index. Its metrics are ``index/<segment>/...``.
         risk: The run's risk series per bar (:func:`framework.backtest.monitoring.risk_series`).
         warnings: What makes the run degenerate, in words naming the key or ticker (:func:`run_warnings`).
+        folds: A walk-forward's folds (empty for a holdout split); fold ``k``'s test window is the segment
+            ``fold_<k>``.
     """
 
     name: str
@@ -166,6 +172,7 @@ class BenchmarkReport:
     index_equity: np.ndarray | None = None
     risk: dict[str, np.ndarray] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    folds: list[Fold] = field(default_factory=list)
 
     def summary_table(self) -> str:
         """A short text table: key metrics per segment, portfolio against baseline."""
@@ -175,11 +182,18 @@ class BenchmarkReport:
         rows = [("portfolio", ""), ("baseline", "baseline/")]
         if self.index_equity is not None:
             rows.append(("index", "index/"))
-        for segment in (*self.segments, "full"):
+        folds = [name for name in self.segments if name.startswith("fold_")]
+        for segment in (*(name for name in self.segments if name not in folds), "full"):
             for who, prefix in rows:
                 cells = "".join(f"{self.metrics[f'{prefix}{segment}/{m}']:>14.4f}" for m in shown)
                 cells = cells.replace("           nan", "             -")  # the index has no turnover
                 lines.append(f"{segment if who == 'portfolio' else '':<8}{who:<10}{cells}")
+        if folds:  # a walk-forward: one line on the folds rather than one row each (they are in metrics.json)
+            sharpe = np.array([self.metrics[f"{name}/sharpe"] for name in folds])
+            beat = sum(self.metrics[f"{n}/total_return"] > self.metrics[f"baseline/{n}/total_return"] for n in folds)
+            lines.append(f"{len(folds)} folds (test = their windows stitched): sharpe per fold mean "
+                         f"{np.nanmean(sharpe):.2f}, min {np.nanmin(sharpe):.2f}, max {np.nanmax(sharpe):.2f}; "
+                         f"beat the baseline in {beat} of {len(folds)}")  # fmt: skip
         return "\n".join(lines)
 
     def segment_dates(self) -> dict[str, tuple[str, str]]:
@@ -227,8 +241,15 @@ class BenchmarkReport:
             files[role] = path
 
         files: dict[str, Path] = {"metrics": folder / "metrics.json"}
-        summary = {"portfolio": self.name, "data_fingerprint": self.data_fingerprint,
+        summary: dict[str, Any] = {"portfolio": self.name, "data_fingerprint": self.data_fingerprint,
                    "segments": self.segment_dates(), "metrics": self.metrics, "warnings": self.warnings}  # fmt: skip
+        if self.folds:
+            dates = self.result.dates
+
+            def span(bars: tuple[int, int]) -> list[str]:
+                return [str(dates[bars[0]]), str(dates[bars[1] - 1])]
+
+            summary["folds"] = [{"train": span(f.train), "test": span(f.test)} for f in self.folds]
         files["metrics"].write_text(json.dumps(summary, indent=2, allow_nan=True))
         equity = self.result.equity_frame()
         equity["baseline_equity"] = self.baseline.equity
@@ -281,10 +302,14 @@ def run_benchmark(
         The :class:`BenchmarkReport`.
     """
     segments = split.segments(data.dates)
-    if "train" not in segments:
-        raise ConfigError(f"benchmark.split: must produce a 'train' segment, got {', '.join(segments)}")
-    portfolio.fit(data, train_stop=segments["train"][1])
-    signals = portfolio.generate(data)
+    folds = split.folds(data.dates) if hasattr(split, "folds") else None
+    if folds is not None:
+        signals = walk_forward_signals(portfolio, data, folds)
+    else:
+        if "train" not in segments:
+            raise ConfigError(f"benchmark.split: must produce a 'train' segment, got {', '.join(segments)}")
+        portfolio.fit(data, train_stop=segments["train"][1])
+        signals = portfolio.generate(data)
     result = run_backtest(data, signals, orchestrator, broker, portfolio.allocation_weights(data.tickers))
     baseline = baseline_backtest(data, broker)
     metrics = segment_metrics(result, segments, periods_per_year, risk_free_rate)
@@ -301,8 +326,56 @@ def run_benchmark(
             metrics.update({f"index/{segment}/{name}": value for name, value in values.items()})
     return BenchmarkReport(
         portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity, risk=risk,
-        warnings=run_warnings(result, getattr(portfolio, "silent_", {}), orchestrator),
+        warnings=run_warnings(result, getattr(portfolio, "silent_", {}), orchestrator), folds=list(folds or []),
     )  # fmt: skip
+
+
+def walk_forward_signals(portfolio: PortfolioStrategy, data: MarketData, folds: Sequence[Fold]) -> SignalFrame:
+    """The out-of-sample signals of a walk-forward: each fold's test bars from a fit on that fold's train bars.
+
+    For each fold in turn, the portfolio's learners are refitted on the fold's training window only, and the
+    signals of its test window are computed from the data up to the window's end (the strategies are causal, so
+    that is what they would have said live). Bars outside every test window get no signal (NaN), so the
+    backtest holds cash there; where test windows overlap (``step`` shorter than ``test``), the later fold's fit
+    decides.
+
+    Args:
+        portfolio: Strategies and aggregators per ticker (refitted in place, fold by fold).
+        data: The whole panel.
+        folds: The folds (see :class:`framework.data.WalkForwardSplit`).
+
+    Returns:
+        Signal and confidence for every bar and ticker of ``data``.
+
+    Example:
+        >>> from framework.aggregation import WeightedAverage
+        >>> from framework.backtest import Sleeve, StrategySlot
+        >>> from framework.data import Fold
+        >>> from framework.strategies import MACrossover
+        >>> close = np.linspace(10.0, 20.0, 12).reshape(12, 1)
+        >>> data = MarketData(np.arange(12).astype("datetime64[D]"), ("A",), close)
+        >>> portfolio = PortfolioStrategy([Sleeve(("A",), [StrategySlot("ma", MACrossover(2, 3))], WeightedAverage())])
+        >>> walk_forward_signals(portfolio, data, [Fold((0, 6), (6, 9)), Fold((3, 9), (9, 12))]).signal.ravel()
+        array([nan, nan, nan, nan, nan, nan,  1.,  1.,  1.,  1.,  1.,  1.])
+    """
+    signal = np.full(data.shape, np.nan)
+    confidence = np.zeros(data.shape)
+    silent: dict[str, tuple[str, ...]] | None = None
+    bar = progress(len(folds), "walk-forward folds", "fold")
+    for fold in folds:
+        (train_start, train_stop), (start, stop) = fold.train, fold.test
+        portfolio.fit(data, train_stop=train_stop, train_start=train_start)
+        frame = portfolio.generate(data.slice_rows(0, stop))
+        signal[start:stop] = np.asarray(frame.signal, dtype=np.float64)[start:stop]
+        confidence[start:stop] = np.asarray(frame.confidence, dtype=np.float64)[start:stop]
+        quiet = dict(getattr(portfolio, "silent_", {}))
+        silent = quiet if silent is None else {
+            label: tuple(t for t in tickers if t in quiet.get(label, ())) for label, tickers in silent.items()
+        }  # fmt: skip
+        bar.update(1)
+    bar.close()
+    portfolio.silent_ = {label: tickers for label, tickers in (silent or {}).items() if tickers}  # in every fold
+    return SignalFrame(signal=signal, confidence=confidence)
 
 
 def run_warnings(

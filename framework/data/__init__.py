@@ -19,6 +19,7 @@ from framework.data.validation import (
     parse_dates,
     parse_iso_date,
 )
+from framework.data.walk_forward import Fold, WalkForwardSplit
 
 __all__ = [
     "LAYOUTS",
@@ -26,7 +27,9 @@ __all__ = [
     "SEGMENTS",
     "CSVLoader",
     "DataWarning",
+    "Fold",
     "HoldoutSplit",
+    "WalkForwardSplit",
     "ParquetLoader",
     "SP500Loader",
     "SyntheticLoader",

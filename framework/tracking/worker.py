@@ -121,7 +121,9 @@ class TrackingWorker:
         """Hand a finished run over: draw ``plot`` into ``plot_path`` (if given), then ``log_run(**log)``.
 
         Args:
-            log: The keyword arguments of :func:`framework.tracking.log_run` (the plot is added to its artifacts).
+            log: The keyword arguments of :func:`framework.tracking.log_run` (the plot is added to its artifacts),
+                and optionally ``children``: a list of keyword arguments (``run_name``, ``params``, ``tags``,
+                ``metrics``) of runs logged under it, in its store and experiment.
             plot: The plot's inputs, or None.
             plot_path: Where the PNG goes.
             output_dir: The run's output folder, named in its outcome.
@@ -224,7 +226,11 @@ def _handle(request: dict[str, Any], partial_error: type) -> Outcome:
 
             plot_equity_drawdown(plot, Path(plot_path))
             log["artifacts"] = [*log.get("artifacts", ()), Path(plot_path)]
+        children = log.pop("children", None) or []
         run = log_run(**log)
+        for child in children:  # a walk-forward's folds: runs under this one
+            log_run(tracking_uri=log["tracking_uri"], experiment_name=log["experiment_name"],
+                    parent_run_id=run.run_id, **child)  # fmt: skip
     except TrackingError as error:
         return Outcome("", "", str(error), isinstance(error, partial_error), *where)
     except Exception as error:  # noqa: BLE001 - the worker answers every request, whatever went wrong
