@@ -18,6 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 import framework
 import framework.config.resolvers  # noqa: F401  registers ${metric_direction:...} for the sweep presets
+from framework.benchmark.comparison import ComparisonReport
+from framework.benchmark.metrics import METRIC_NAMES, RELATIVE_METRIC_NAMES
 from framework.benchmark.plots import PlotInput
 from framework.benchmark.runner import BenchmarkReport, check_metric_key, run_benchmark
 from framework.config.catalogue import CONFIG_DIR
@@ -26,6 +28,7 @@ from framework.config.pipeline import build_pipeline
 from framework.config.portfolio import build_portfolio
 from framework.config.schema import validate_run_config
 from framework.core.errors import ConfigError, DataError
+from framework.core.market_data import MarketData
 from framework.execution.broker import SimulatedBroker
 from framework.tracking.worker import TrackingWorker
 
@@ -128,6 +131,8 @@ def _run(
         from framework.tracking.worker import tracking_worker
 
         worker = tracking_worker(resolve_tracking_uri(tracking.get("tracking_uri")))  # warms up while the job runs
+    if (container.get("benchmark") or {}).get("portfolios"):
+        return _run_comparison(cfg, container, output_dir, choices, overrides, sweep_dir, worker, wait_for_tracking)
     report = build_and_run(cfg, container)
     outputs = container.get("outputs") or {}
     plot = bool(outputs.get("plot", True))
@@ -154,20 +159,187 @@ def _run(
     return float(value)
 
 
-def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkReport:
+#: Groups of a comparison job that its portfolios choose for themselves: not the job's, so not logged on it.
+PORTFOLIO_GROUPS: tuple[str, ...] = ("portfolio", "strategy", "aggregator", "agent")
+
+
+def _run_comparison(
+    cfg: DictConfig,
+    container: Mapping[str, Any],
+    output_dir: Path,
+    choices: Mapping[str, str],
+    overrides: list[str],
+    sweep_dir: str | None,
+    worker: TrackingWorker | None,
+    wait_for_tracking: bool,
+) -> float:
+    """:func:`run` for a benchmark with ``benchmark.portfolios``: one parent run, a child per portfolio."""
+    from framework.tracking.credentials import mask_credentials_in, mask_credentials_in_files
+
+    comparison, details = run_comparison(container, overrides, output_dir)
+    outputs = container.get("outputs") or {}
+    metric = str(container["optimized_metric"])
+    segment, _, rank_by = metric.rpartition("/")
+    if rank_by not in (*METRIC_NAMES, *RELATIVE_METRIC_NAMES) or segment not in (*comparison.segments, "full"):
+        segment, rank_by = ("test" if "test" in comparison.segments else "full"), "sharpe"
+    files = comparison.write(output_dir, rank_by, bool(outputs.get("plot", True)))
+    effective = {k: v for k, v in effective_config(cfg, container)[0].items() if k not in PORTFOLIO_GROUPS}
+    config_file = output_dir / "config.yaml"
+    config_file.write_text(OmegaConf.to_yaml(OmegaConf.create(mask_credentials_in(effective))))
+    mask_credentials_in_files(output_dir / ".hydra")
+    print()
+    print(comparison.summary_table(segment, rank_by))
+    if segment != "test" and "test" in comparison.segments:
+        print()
+        print(comparison.summary_table("test", rank_by))
+    if worker is not None:
+        _track_comparison(effective, comparison, details, files, config_file, output_dir, choices, overrides,
+                          sweep_dir, worker, wait_for_tracking)  # fmt: skip
+    for warning in comparison.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"results: {output_dir.resolve()}")
+    key = f"{comparison.primary}/{metric}"
+    if key not in comparison.metrics:
+        raise ConfigError(f"optimized_metric: '{metric}' is not measured for the portfolio {comparison.primary!r} "
+                          "of the comparison")  # fmt: skip
+    return float(comparison.metrics[key])
+
+
+def _track_comparison(
+    effective: Mapping[str, Any],
+    comparison: ComparisonReport,
+    details: Mapping[str, tuple[dict[str, Any], list[str], dict[str, Path]]],
+    files: Mapping[str, Path],
+    config_file: Path,
+    output_dir: Path,
+    choices: Mapping[str, str],
+    overrides: list[str],
+    sweep_dir: str | None,
+    worker: TrackingWorker,
+    wait: bool,
+) -> None:
+    """Log a comparison: the job as the parent run, each portfolio as a child (its folds as grandchildren)."""
+    from framework.tracking import (
+        flatten_params,
+        mask_credentials,
+        resolve_tracking_uri,
+        sample_series,
+        sweep_parent_run_id,
+    )
+
+    tracking = effective.get("tracking") or {}
+    uri = resolve_tracking_uri(tracking.get("tracking_uri"))
+    points = int(tracking.get("series_points", 500))
+    common = {"package_version": framework.__version__, **_git_tags()}
+    run_name = mask_credentials(tracking.get("run_name") or " ".join(["comparison", *overrides]))[:200]
+    tags = {
+        **{f"choice.{g}": o for g, o in choices.items() if g.split("/")[0] not in PORTFOLIO_GROUPS},
+        **common, "portfolio": "comparison", "portfolios": ", ".join(comparison.reports),
+        "baselines": ", ".join(comparison.baselines), "primary": comparison.primary,
+        "data_fingerprint": next(iter(comparison.reports.values())).data_fingerprint,
+        "output_dir": str(output_dir.resolve()),
+    }  # fmt: skip
+    if overrides:
+        tags["overrides"] = mask_credentials(" ".join(overrides))
+    if comparison.warnings:
+        tags["degenerate"] = "true"
+        tags["warnings"] = " | ".join(comparison.warnings)[:5000]
+    children = []
+    for label, report in comparison.reports.items():
+        entry, extra, written = details[label]
+        folder = written["config"].parent
+        child_tags = {**common, "portfolio": report.name, "label": label, "comparison_label": label,
+                      "overrides": mask_credentials(" ".join(extra)), "data_fingerprint": report.data_fingerprint,
+                      "output_dir": str(folder.resolve())}  # fmt: skip
+        if report.warnings:
+            child_tags["degenerate"] = "true"
+            child_tags["warnings"] = " | ".join(report.warnings)[:5000]
+        curves = {"equity": report.result.equity, "baseline_equity": report.baseline.equity}
+        children.append({
+            "run_name": label,
+            "params": flatten_params(entry),
+            "tags": child_tags,
+            "metrics": report.metrics,
+            "series": {k: sample_series(v, points) for k, v in curves.items()}
+            if tracking.get("log_equity_series", True) else None,
+            "artifacts": [path for role, path in written.items()
+                          if tracking.get("artifacts", "summary") == "all" or role in (*SUMMARY_ARTIFACTS, "config")],
+            "children": fold_runs(report, label),
+        })  # fmt: skip
+    worker.submit(
+        {
+            "tracking_uri": uri,
+            "experiment_name": str(effective["experiment_name"]),
+            "run_name": run_name,
+            "params": flatten_params(effective),
+            "tags": tags,
+            "metrics": comparison.metrics,
+            "artifacts": [*files.values(), config_file],
+            "artifact_dirs": {".hydra": output_dir / ".hydra"} if (output_dir / ".hydra").is_dir() else {},
+            "parent_run_id": sweep_parent_run_id(sweep_dir) if sweep_dir else None,
+            "children": children,
+        },
+        None,
+        None,
+        output_dir,
+    )
+    if wait:
+        for outcome in worker.wait():
+            outcome.report()
+
+
+def load_data(container: Mapping[str, Any]) -> MarketData:
+    """Build the ``data`` loader from the config and load the panel.
+
+    Args:
+        container: The resolved config.
+
+    Returns:
+        The loaded :class:`~framework.core.market_data.MarketData`.
+
+    Raises:
+        ConfigError: If ``data._target_`` has no ``load()`` method.
+        DataError: For invalid data, naming the ticker and date.
+
+    Example:
+        >>> data = load_data({"data": {"_target_": "framework.data.SyntheticLoader", "n_tickers": 2, "n_days": 5}})
+        >>> data.tickers, data.n_days
+        (('T000', 'T001'), 5)
+    """
+    loader = build_component(container["data"], "data", object)
+    if not hasattr(loader, "load"):
+        raise ConfigError(f"data._target_: {container['data']['_target_']} has no load() method")
+    data: MarketData = loader.load()
+    return data
+
+
+def build_and_run(cfg: DictConfig, container: Mapping[str, Any], data: MarketData | None = None) -> BenchmarkReport:
     """Build data, portfolio, agents, broker and split from the config, and run the benchmark.
 
     Args:
         cfg: The composed config (for resolving interpolations in group files).
         container: The same config resolved to plain containers.
+        data: The panel, already loaded (the portfolios of a comparison share it); None loads ``data``.
 
     Returns:
         The :class:`BenchmarkReport`.
+
+    Raises:
+        ConfigError: For an invalid component, naming its key.
+        DataError: For invalid data or tickers the data does not have.
+
+    Example:
+        >>> from hydra import compose, initialize_config_dir
+        >>> with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        ...     cfg = compose("config", ["data=synthetic", "data.n_tickers=3", "data.n_days=300"])
+        >>> report = build_and_run(cfg, _resolve(cfg))  # doctest: +ELLIPSIS
+        <BLANKLINE>
+        ma_crossover: 3 tickers, 300 bars (2000-01-03 .. 2001-02-23)
+        >>> sorted(report.segments)
+        ['test', 'train', 'val']
     """
-    loader = build_component(container["data"], "data", object)
-    if not hasattr(loader, "load"):
-        raise ConfigError(f"data._target_: {container['data']['_target_']} has no load() method")
-    data = loader.load()
+    if data is None:
+        data = load_data(container)
     portfolio = build_portfolio(
         container["portfolio"],
         data.tickers,
@@ -189,14 +361,117 @@ def build_and_run(cfg: DictConfig, container: Mapping[str, Any]) -> BenchmarkRep
         )  # fmt: skip
     broker = build_component(container["broker"], "broker", SimulatedBroker)
     benchmark = container["benchmark"]
-    split: Any = build_component(benchmark["split"], "benchmark.split", object)
-    if not hasattr(split, "segments"):
-        raise ConfigError(f"benchmark.split._target_: {benchmark['split']['_target_']} has no segments() method")
     return run_benchmark(
-        data, portfolio, orchestrator, broker, split,
+        data, portfolio, orchestrator, broker, _build_split(benchmark),
         periods_per_year=benchmark.get("periods_per_year", 252), risk_free_rate=benchmark.get("risk_free_rate", 0.0),
         index=_index_levels(benchmark.get("index"), data.dates),
     )  # fmt: skip
+
+
+def _build_split(benchmark: Mapping[str, Any]) -> Any:
+    """The benchmark's splitter, checked to have ``segments()``."""
+    split: Any = build_component(benchmark["split"], "benchmark.split", object)
+    if not hasattr(split, "segments"):
+        raise ConfigError(f"benchmark.split._target_: {benchmark['split']['_target_']} has no segments() method")
+    return split
+
+
+def run_comparison(
+    container: Mapping[str, Any], overrides: list[str], output_dir: Path
+) -> tuple[ComparisonReport, dict[str, tuple[dict[str, Any], list[str], dict[str, Path]]]]:
+    """Run every portfolio of ``benchmark.portfolios`` on the same data and split, and compare them with baselines.
+
+    Each portfolio's config is composed by Hydra from the job's overrides and the entry's own (the entry's win
+    where both set a key), so a portfolio file keeps its own pipeline. The data is loaded once; the split, the
+    broker of the baselines and the index are the job's. Each portfolio's files go to
+    ``output_dir/portfolios/<label>/`` (with its ``config.yaml``).
+
+    Args:
+        container: The job's resolved config, with ``benchmark.portfolios``.
+        overrides: The job's command-line overrides.
+        output_dir: The job's output folder.
+
+    Returns:
+        The :class:`~framework.benchmark.comparison.ComparisonReport` and, per label, the portfolio's effective
+        config, its overrides and the files it wrote.
+
+    Raises:
+        ConfigError: For an invalid entry (naming ``benchmark.portfolios.<label>``) or baseline.
+        DataError: For invalid data.
+
+    Example:
+        >>> import tempfile
+        >>> from hydra import compose, initialize_config_dir
+        >>> job = ["data=synthetic", "data.n_tickers=3", "data.n_days=300", "tracking=none", "outputs.plot=false",
+        ...        "benchmark.portfolios={ma_crossover: [], rsi: 'portfolio=ma_crossover strategy=rsi'}"]
+        >>> with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        ...     container = _resolve(compose("config", job))
+        ...     with tempfile.TemporaryDirectory() as folder:  # doctest: +ELLIPSIS
+        ...         report, entries = run_comparison(container, job, Path(folder))
+        <BLANKLINE>
+        ...
+        >>> report.rows(), entries["rsi"][1]
+        (['ma_crossover', 'rsi', 'equal_weight'], ['portfolio=ma_crossover', 'strategy=rsi'])
+    """
+    from framework.benchmark.comparison import check_portfolio_entries, compare
+
+    benchmark = container["benchmark"]
+    baselines = list(benchmark.get("baselines") or ["equal_weight"])
+    entries = check_portfolio_entries(benchmark.get("portfolios"), baselines)
+    data = load_data(container)
+    outputs = container.get("outputs") or {}
+    reports: dict[str, BenchmarkReport] = {}
+    details: dict[str, tuple[dict[str, Any], list[str], dict[str, Path]]] = {}
+    for number, (label, extra) in enumerate(entries.items(), 1):
+        print(f"\n[{number}/{len(entries)}] {label}: {' '.join(extra)}", end="", flush=True)
+        entry_cfg = _compose_entry(label, overrides, extra)
+        entry = _resolve(entry_cfg)
+        allow_config_targets(entry)
+        validate_run_config(entry)
+        report = build_and_run(entry_cfg, entry, data=data)
+        folder = output_dir / "portfolios" / label
+        files = report.write(folder, outputs.get("format", "parquet"), outputs.get("level", "full"),
+                             bool(outputs.get("plot", True)))  # fmt: skip
+        effective = effective_config(entry_cfg, entry)[0]
+        from framework.tracking.credentials import mask_credentials_in
+
+        files["config"] = folder / "config.yaml"
+        files["config"].write_text(OmegaConf.to_yaml(OmegaConf.create(mask_credentials_in(effective))))
+        reports[label] = report
+        details[label] = (effective, extra, files)
+    tickers = {t for report in reports.values() for t in report.result.tickers}
+    if len(tickers) < len(data.tickers):
+        data = data.select([t for t in data.tickers if t in tickers])
+    broker = build_component(container["broker"], "broker", SimulatedBroker)
+    index = _index_levels(benchmark.get("index"), data.dates)
+    index_equity = None if index is None else broker.initial_cash * index / float(index[0])
+    segments = next(iter(reports.values())).segments
+    comparison = compare(
+        reports, data, broker, segments, baselines=baselines,
+        periods_per_year=benchmark.get("periods_per_year", 252), risk_free_rate=benchmark.get("risk_free_rate", 0.0),
+        index_equity=index_equity, primary=benchmark.get("primary"),
+    )  # fmt: skip
+    return comparison, details
+
+
+def _compose_entry(label: str, job_overrides: list[str], extra: list[str]) -> DictConfig:
+    """Compose one portfolio of a comparison: the job's overrides, then the entry's (which win on a shared key)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    def key(override: str) -> str:
+        return override.lstrip("+~").split("=", 1)[0]
+
+    taken = {key(o) for o in extra}
+    merged = [o for o in job_overrides if key(o) not in taken] + list(extra)
+    try:
+        if GlobalHydra.instance().is_initialized():
+            return compose(config_name="config", overrides=merged)
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=merged)
+    except Exception as error:  # noqa: BLE001 - Hydra's composition errors, named after the entry
+        raise ConfigError(f"benchmark.portfolios.{label}: {str(error).splitlines()[0]} (composed from: "
+                          f"{' '.join(merged)})") from None  # fmt: skip
 
 
 #: Groups a run may leave unused: their keys are then neither written to ``config.yaml`` nor logged.

@@ -23,7 +23,7 @@ from framework.backtest.monitoring import (
 )
 from framework.backtest.portfolio import PortfolioStrategy
 from framework.backtest.result import BacktestResult
-from framework.benchmark.metrics import METRIC_NAMES, compute_metrics
+from framework.benchmark.metrics import METRIC_NAMES, RELATIVE_METRIC_NAMES, compute_metrics, relative_metrics
 from framework.core.checks import check_choice
 from framework.core.errors import ConfigError
 from framework.core.market_data import MarketData
@@ -72,11 +72,13 @@ def check_metric_key(key: str, name: str = "optimized_metric") -> None:
     if parts and parts[0] in ("baseline", "index"):
         parts = parts[1:]
     fold = len(parts) == 2 and parts[0].startswith("fold_") and parts[0][5:].isdigit()
-    if len(parts) != 2 or not (parts[0] in SEGMENTS or fold) or not (parts[1] in METRIC_NAMES or pipeline):
+    known = METRIC_NAMES + RELATIVE_METRIC_NAMES
+    if len(parts) != 2 or not (parts[0] in SEGMENTS or fold) or not (parts[1] in known or pipeline):
         raise ConfigError(
             f"{name}: '{key}' is not a metric; use <segment>/<metric> with segment in {', '.join(SEGMENTS)} "
             "(or fold_<k> of a walk-forward) "
             f"and metric in {', '.join(METRIC_NAMES)} (prefix baseline/ for the baseline, index/ for the index), "
+            f"or against the index (benchmark.index): {', '.join(RELATIVE_METRIC_NAMES)}, "
             f"or a pipeline metric: {', '.join(PIPELINE_METRIC_NAMES + EXECUTION_METRIC_NAMES)}, resizes_<stage>, "
             "cost_<model>"
         )
@@ -109,6 +111,44 @@ def baseline_backtest(data: MarketData, broker: SimulatedBroker) -> BacktestResu
     trading = np.where(data.tradable, 1.0, np.nan)
     pipeline = Orchestrator({"baseline": EqualWeightSizing(rebalance="on_change")})
     return run_backtest(data, SignalFrame(trading, data.tradable.astype(np.float64)), pipeline, broker)
+
+
+def index_relative_metrics(
+    equity: np.ndarray,
+    index_equity: np.ndarray,
+    segments: Mapping[str, tuple[int, int]],
+    periods_per_year: int = 252,
+    risk_free_rate: float = 0.0,
+    prefix: str = "",
+) -> dict[str, float]:
+    """Beta, alpha, tracking error and information ratio against the index, per segment and over the whole span.
+
+    Args:
+        equity: Shape (days,). The portfolio's (or a baseline's) value per bar.
+        index_equity: Shape (days,). The index as the value of the initial cash invested in it.
+        segments: Segment name -> (start, stop) bars; ``full`` is added for the whole span.
+        periods_per_year: Bars per year.
+        risk_free_rate: Annual risk-free rate.
+        prefix: Prepended to every key (``baseline/``).
+
+    Returns:
+        ``<prefix><segment>/<metric>`` for each metric of
+        :data:`~framework.benchmark.metrics.RELATIVE_METRIC_NAMES`.
+
+    Example:
+        >>> index = 100.0 * np.cumprod(np.r_[1.0, 1.0 + np.tile([0.01, -0.005], 10)])
+        >>> twice = 100.0 * np.cumprod(np.r_[1.0, 1.0 + 2.0 * np.tile([0.01, -0.005], 10)])
+        >>> metrics = index_relative_metrics(twice, index, {"test": (10, 21)})
+        >>> round(metrics["test/beta"], 6), round(metrics["full/beta"], 6)
+        (2.0, 2.0)
+    """
+    spans = {**segments, "full": (0, len(equity))}
+    metrics: dict[str, float] = {}
+    for segment, (start, stop) in spans.items():
+        values = relative_metrics(equity, index_equity, start, stop, periods_per_year=periods_per_year,
+                                  risk_free_rate=risk_free_rate)  # fmt: skip
+        metrics.update({f"{prefix}{segment}/{name}": value for name, value in values.items()})
+    return metrics
 
 
 def segment_metrics(
@@ -324,6 +364,9 @@ def run_benchmark(
             values = compute_metrics(index_equity, start, stop, periods_per_year=periods_per_year,
                                      risk_free_rate=risk_free_rate)  # fmt: skip
             metrics.update({f"index/{segment}/{name}": value for name, value in values.items()})
+        metrics.update(index_relative_metrics(result.equity, index_equity, segments, periods_per_year, risk_free_rate))
+        metrics.update(index_relative_metrics(baseline.equity, index_equity, segments, periods_per_year,
+                                              risk_free_rate, prefix="baseline/"))  # fmt: skip
     return BenchmarkReport(
         portfolio.name, result, baseline, segments, metrics, data.fingerprint(), index_equity, risk=risk,
         warnings=run_warnings(result, getattr(portfolio, "silent_", {}), orchestrator), folds=list(folds or []),

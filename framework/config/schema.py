@@ -7,7 +7,7 @@ their class's constructor when they are built; the sections below have fixed key
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -57,16 +57,25 @@ class BenchmarkConfig:
         risk_free_rate: Annual risk-free rate used by Sharpe and Sortino.
         index: A benchmark index measured beside the portfolio (``sp500``: the S&P 500 index bundled with
             skfolio), or None.
+        portfolios: Several portfolios compared on the same data and split: label -> list of overrides
+            (``{ms: [portfolio=multi_strategy], rp: [portfolio=ma_crossover, agent/sizing=risk_parity]}``); None
+            runs the one ``portfolio`` of the config.
+        baselines: The baselines of a comparison (see :mod:`framework.benchmark.comparison`).
+        primary: The label whose ``optimized_metric`` a comparison returns; None for the first.
 
     Example:
-        >>> BenchmarkConfig()
-        BenchmarkConfig(split={}, periods_per_year=252, risk_free_rate=0.0, index=None)
+        >>> BenchmarkConfig()  # doctest: +NORMALIZE_WHITESPACE
+        BenchmarkConfig(split={}, periods_per_year=252, risk_free_rate=0.0, index=None, portfolios=None,
+                        baselines=None, primary=None)
     """
 
     split: dict[str, Any] = field(default_factory=dict)
     periods_per_year: int = 252
     risk_free_rate: float = 0.0
     index: str | None = None
+    portfolios: dict[str, Any] | None = None
+    baselines: list[str] | None = None
+    primary: str | None = None
 
 
 @dataclass
@@ -232,6 +241,14 @@ def validate_run_config(config: Mapping[str, Any]) -> None:
     index = benchmark.get("index")
     if index is not None and index not in BENCHMARK_INDEXES:
         raise ConfigError(f"benchmark.index: must be null or one of {', '.join(BENCHMARK_INDEXES)}, got {index!r}")
+    baselines = benchmark.get("baselines")
+    if baselines is not None:
+        valid = ("equal_weight", "inverse_volatility", "cash", "index")
+        if isinstance(baselines, str) or not isinstance(baselines, Sequence) or not all(b in valid for b in baselines):
+            raise ConfigError(f"benchmark.baselines: must be a list of {', '.join(valid)}, got {baselines!r}")
+        if "index" in baselines and index is None:
+            raise ConfigError("benchmark.baselines: 'index' needs an index to measure: set benchmark.index=sp500, "
+                              "or leave index out of the baselines")  # fmt: skip
     target_prefixes(config.get("allowed_targets"))
     outputs = config.get("outputs") or {}
     for name, choices in (("format", ("parquet", "csv")), ("level", ("full", "summary"))):

@@ -226,16 +226,23 @@ def _handle(request: dict[str, Any], partial_error: type) -> Outcome:
 
             plot_equity_drawdown(plot, Path(plot_path))
             log["artifacts"] = [*log.get("artifacts", ()), Path(plot_path)]
-        children = log.pop("children", None) or []
-        run = log_run(**log)
-        for child in children:  # a walk-forward's folds: runs under this one
-            log_run(tracking_uri=log["tracking_uri"], experiment_name=log["experiment_name"],
-                    parent_run_id=run.run_id, **child)  # fmt: skip
+        run = _log_tree(log, log_run)
     except TrackingError as error:
         return Outcome("", "", str(error), isinstance(error, partial_error), *where)
     except Exception as error:  # noqa: BLE001 - the worker answers every request, whatever went wrong
         return Outcome("", "", f"{type(error).__name__}: {error}", False, *where)
     return Outcome(run.run_id, run.ui_hint, "", False, *where)
+
+
+def _log_tree(log: dict[str, Any], log_run: Any) -> Any:
+    """Log a run, then its ``children`` under it (a comparison's portfolios, a walk-forward's folds), depth first."""
+    children = log.pop("children", None) or []
+    run = log_run(**log)
+    for child in children:
+        child = dict(child)
+        _log_tree({"tracking_uri": log["tracking_uri"], "experiment_name": log["experiment_name"],
+                   "parent_run_id": run.run_id, **child}, log_run)  # fmt: skip
+    return run
 
 
 _WORKERS: dict[str, TrackingWorker] = {}
