@@ -18,7 +18,10 @@ wall time of the command, imports included):
   disk it takes: its output folder plus what the store grew by;
 - ``sweep``: a 10-job basic sweep on sp500 with MLflow, per job;
 - ``big``: the whole job on 500 x 2520 synthetic data without tracking;
-- ``joblib``: a 100-job sweep with the joblib launcher, every run checked FINISHED (long: not run by default).
+- ``joblib``: a 100-job sweep with the joblib launcher, every run checked FINISHED (long: not run by default);
+- ``walk_forward``: the ``multi_strategy`` portfolio (MA crossover, RSI, random forest) on sp500 in a walk-forward
+  of its last 10 folds (5 years of training, 1 year of test), a forest refit per fold, with MLflow (long: not
+  run by default).
 
 Speed targets live here, not in timed tests. Measure on an idle machine.
 """
@@ -59,7 +62,7 @@ FULL_MEMORY_MB = 600.0
 #: Targets for a three-strategy portfolio's signals, forest fit excluded, in seconds.
 SIGNAL_TARGETS = {SP500: 0.5, SYNTHETIC: 2.0}
 #: Targets of whole jobs, in seconds (per job for the basic sweep), and the disk of one sp500 run in MB.
-JOB_TARGETS = {"job": 3.0, "sweep": 0.8, "big": 4.0, "joblib": 60.0, "disk": 3.0}
+JOB_TARGETS = {"job": 3.0, "sweep": 0.8, "big": 4.0, "joblib": 60.0, "disk": 3.0, "walk_forward": 60.0}
 
 
 def _best_of(repeats: int, work: Callable[[], object]) -> float:
@@ -326,12 +329,12 @@ def time_jobs(parts: set[str], repeats: int) -> dict[str, float]:
     """Time whole jobs (see the module docstring): the figures of the parts asked for.
 
     Args:
-        parts: Among ``job``, ``sweep``, ``big``, ``joblib``.
+        parts: Among ``job``, ``sweep``, ``big``, ``joblib``, ``walk_forward``.
         repeats: Runs of the main job and of the big job (the best is kept).
 
     Returns:
-        ``job_first``, ``job``, ``disk`` (MB), ``sweep`` (per job), ``big``, ``joblib`` (whole sweep), those
-        measured.
+        ``job_first``, ``job``, ``disk`` (MB), ``sweep`` (per job), ``big``, ``joblib`` (whole sweep),
+        ``walk_forward``, those measured.
 
     Example:
         >>> time_jobs(set(), 1)
@@ -366,6 +369,11 @@ def time_jobs(parts: set[str], repeats: int) -> dict[str, float]:
             figures["joblib"] = run_command(["-m", "hydra/launcher=joblib", "seed=range(0,100)",
                                              "experiment_name=joblib100"], folder)  # fmt: skip
             figures["joblib_finished"] = float(_finished_children(folder, "joblib100"))
+        if "walk_forward" in parts:
+            folder = root / "walk_forward"
+            folder.mkdir()
+            args = ["portfolio=multi_strategy", "benchmark=walk_forward", "benchmark.split.max_folds=10"]
+            figures["walk_forward"] = run_command([*args, "hydra.run.dir=run"], folder)
     return figures
 
 
@@ -405,13 +413,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", default="plain,full,signals,job,sweep,big",
-                        help="comma-separated: plain, full, signals, job, sweep, big, joblib")  # fmt: skip
+                        help="comma-separated: plain, full, signals, job, sweep, big, joblib, "
+                             "walk_forward")  # fmt: skip
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
-    unknown = parts - {"plain", "full", "signals", "job", "sweep", "big", "joblib"}
+    unknown = parts - {"plain", "full", "signals", "job", "sweep", "big", "joblib", "walk_forward"}
     if unknown:
         parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose among plain, full, signals, "
-                     "job, sweep, big, joblib")  # fmt: skip
+                     "job, sweep, big, joblib, walk_forward")  # fmt: skip
     needs_cases = parts & {"plain", "full", "signals"}
     cases = {name: load_case(name) for name in (SP500, SYNTHETIC)} if needs_cases else {}
     if "plain" in parts:
@@ -443,7 +452,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{'whole jobs':<40}{'measured':>10}{'target':>9}")
         rows = [("job", "main job, sp500, MLflow (s)"), ("disk", "disk per sp500 run, folder + store (MB)"),
                 ("sweep", "10-job basic sweep, per job (s)"), ("big", "500 x 2520 job, no tracking (s)"),
-                ("joblib", "100-job joblib sweep (s)")]  # fmt: skip
+                ("joblib", "100-job joblib sweep (s)"),
+                ("walk_forward", "walk-forward, 10 folds, sp500 (s)")]  # fmt: skip
         for key, label in rows:
             if key in jobs:
                 print(f"{label:<40}{jobs[key]:>10.2f}{JOB_TARGETS[key]:>9.1f}  {_verdict(jobs[key], JOB_TARGETS[key])}")
