@@ -422,12 +422,16 @@ def run_comparison(
     outputs = container.get("outputs") or {}
     reports: dict[str, BenchmarkReport] = {}
     details: dict[str, tuple[dict[str, Any], list[str], dict[str, Path]]] = {}
-    for number, (label, extra) in enumerate(entries.items(), 1):
-        print(f"\n[{number}/{len(entries)}] {label}: {' '.join(extra)}", end="", flush=True)
+    composed = {}
+    for label, extra in entries.items():  # every entry checked before any runs
         entry_cfg = _compose_entry(label, overrides, extra)
         entry = _resolve(entry_cfg)
         allow_config_targets(entry)
         validate_run_config(entry)
+        composed[label] = (entry_cfg, entry)
+    for number, (label, extra) in enumerate(entries.items(), 1):
+        print(f"\n[{number}/{len(entries)}] {label}: {' '.join(extra)}", flush=True)
+        entry_cfg, entry = composed[label]
         report = build_and_run(entry_cfg, entry, data=data)
         folder = output_dir / "portfolios" / label
         files = report.write(folder, outputs.get("format", "parquet"), outputs.get("level", "full"),

@@ -178,7 +178,9 @@ class ComparisonReport:
         dates: Bar dates.
         metrics: ``<row>/<segment>/<metric>`` for every portfolio label and baseline, e.g.
             ``{"multi_strategy/test/sharpe": 0.81, "cash/test/total_return": 0.0, ...}``; with an index, the
-            relative metrics (``beta``...) against it too.
+            relative metrics (``beta``...) against it too. The primary portfolio's own metrics are there as well
+            without a prefix (``test/sharpe``, ``baseline/test/sharpe``...), as in a single run, so that a sweep
+            of comparisons ranks and charts them like any jobs.
         primary: The label whose ``optimized_metric`` the job returns.
         warnings: The portfolios' warnings, each prefixed with its label.
 
@@ -430,9 +432,11 @@ def compare(
         if index_equity is not None:
             metrics.update(index_relative_metrics(curves[name], index_equity, segments, periods_per_year,
                                                   risk_free_rate, prefix=f"{name}/"))  # fmt: skip
+    first = primary or next(iter(reports))
+    # The job's own metrics are its primary portfolio's, unprefixed, as a single run's: what a sweep ranks.
+    metrics.update({key: value for key, value in reports[first].metrics.items()})
     warnings = [f"{label}: {line}" for label, report in reports.items() for line in report.warnings]
-    return ComparisonReport(dict(reports), curves, dict(segments), data.dates, metrics,
-                            primary or next(iter(reports)), warnings)  # fmt: skip
+    return ComparisonReport(dict(reports), curves, dict(segments), data.dates, metrics, first, warnings)
 
 
 def _markdown(rows: list[dict[str, Any]], segment: str, rank_by: str) -> str:

@@ -35,7 +35,7 @@ class TestComparison:
         assert summary["portfolios"] == ["ma_crossover", "multi_strategy", "rsi"]
         assert summary["baselines"] == ["equal_weight", "inverse_volatility", "cash"]
         metrics = summary["metrics"]
-        assert value == metrics["ma_crossover/val/sharpe"]  # the first entry is the primary
+        assert value == metrics["ma_crossover/val/sharpe"] == metrics["val/sharpe"]  # the first entry is the primary
         alone = {
             "ma_crossover": [],
             "multi_strategy": ["portfolio=multi_strategy"],
@@ -99,7 +99,7 @@ class TestComparison:
 
     def test_primary_chooses_the_returned_metric(self, compose_config, tmp_path) -> None:
         value, summary, _ = comparison(compose_config, tmp_path, "tracking=none", "benchmark.primary=rsi")
-        assert value == summary["metrics"]["rsi/val/sharpe"]
+        assert value == summary["metrics"]["rsi/val/sharpe"] == summary["metrics"]["val/sharpe"]
 
 
 class TestBaselines:
