@@ -44,7 +44,21 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> float:
-    """Hydra task: one backtest job. Returns the value of ``optimized_metric`` for sweepers."""
+    """Hydra task: one backtest job (``python -m framework``), the entry point Hydra composes the config for.
+
+    Args:
+        cfg: The config Hydra composed from ``conf/`` and the command line.
+
+    Returns:
+        The value of ``optimized_metric``, for sweepers (Optuna...).
+
+    Example:
+        >>> import subprocess, sys
+        >>> done = subprocess.run([sys.executable, "-m", "framework", "data=synthetic", "data.n_days=300",
+        ...                        "tracking=none", "--cfg", "job"], capture_output=True, text=True, check=True)
+        >>> "n_days: 300" in done.stdout
+        True
+    """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -97,6 +111,16 @@ def run(
     Raises:
         ConfigError: For an invalid key or value, naming it.
         DataError: For invalid data, naming the ticker and date.
+
+    Example:
+        >>> import contextlib, io, tempfile
+        >>> from hydra import compose, initialize_config_dir
+        >>> with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        ...     cfg = compose("config", ["data=synthetic", "data.n_days=300", "tracking=none", "outputs.plot=false"])
+        >>> with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
+        ...     value = run(cfg, Path(folder))
+        >>> isinstance(value, float)
+        True
     """
     output_dir = Path(output_dir)
     try:

@@ -27,9 +27,7 @@ import framework
 NOT_YET: frozenset[str] = frozenset(
     {
         "framework.backtest.engine",
-        "framework.benchmark.runner",
         "framework.execution.broker",
-        "framework.app",
     }
 )
 

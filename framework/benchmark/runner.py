@@ -41,10 +41,34 @@ SEGMENTS: tuple[str, ...] = ("train", "val", "test", "full")
 
 
 class Splitter(Protocol):
-    """Anything that cuts dates into named contiguous segments (see :class:`framework.data.HoldoutSplit`)."""
+    """Anything that cuts dates into named contiguous segments (see :class:`framework.data.HoldoutSplit`).
+
+    A walk-forward splitter also has ``folds(dates)`` (see :class:`framework.data.WalkForwardSplit`).
+
+    Example:
+        >>> from framework.data import HoldoutSplit
+        >>> split: Splitter = HoldoutSplit(train=0.5, val=0.25, test=0.25)
+        >>> split.segments(np.arange(8).astype("datetime64[D]"))
+        {'train': (0, 4), 'val': (4, 6), 'test': (6, 8)}
+    """
+
+    def __init__(self) -> None:
+        """A protocol: implementations define their own constructor."""
 
     def segments(self, dates: np.ndarray) -> dict[str, tuple[int, int]]:
-        """Ordered segment name -> (start, stop) bar range."""
+        """Cut the dates into segments.
+
+        Args:
+            dates: The bar dates, increasing.
+
+        Returns:
+            Ordered segment name -> (start, stop) bar range.
+
+        Example:
+            >>> from framework.data import HoldoutSplit
+            >>> HoldoutSplit().segments(np.arange(10).astype("datetime64[D]"))["test"]
+            (8, 10)
+        """
         ...
 
 
@@ -169,6 +193,14 @@ def segment_metrics(
 
     Returns:
         The flat metric mapping.
+
+    Example:
+        >>> close = np.array([[10.0], [11.0], [12.1], [11.0], [12.0]])
+        >>> data = MarketData(np.arange(5).astype("datetime64[D]"), ("A",), close)
+        >>> result = baseline_backtest(data, SimulatedBroker(initial_cash=100.0))
+        >>> metrics = segment_metrics(result, {"test": (2, 5)}, prefix="baseline/")
+        >>> round(metrics["baseline/test/total_return"], 4), round(metrics["baseline/full/total_return"], 4)
+        (0.0909, 0.0909)
     """
     exposure = result.gross_exposure()
     spans = {**segments, "full": (0, len(result.equity))}
@@ -201,6 +233,12 @@ class BenchmarkReport:
         warnings: What makes the run degenerate, in words naming the key or ticker (:func:`run_warnings`).
         folds: A walk-forward's folds (empty for a holdout split); fold ``k``'s test window is the segment
             ``fold_<k>``.
+
+    Example:
+        >>> result = BacktestResult.empty(np.arange(4).astype("datetime64[D]"), ("A",), 100.0)
+        >>> report = BenchmarkReport("demo", result, result, {"test": (1, 4)}, {"test/sharpe": 0.4}, "ab12")
+        >>> report.name, report.segments, report.folds
+        ('demo', {'test': (1, 4)}, [])
     """
 
     name: str
@@ -215,7 +253,22 @@ class BenchmarkReport:
     folds: list[Fold] = field(default_factory=list)
 
     def summary_table(self) -> str:
-        """A short text table: key metrics per segment, portfolio against baseline."""
+        """A short text table: key metrics per segment, portfolio against baseline.
+
+        Returns:
+            One line per segment and row (portfolio, baseline, index when measured), and for a walk-forward one
+            line on its folds.
+
+        Example:
+            >>> result = BacktestResult.empty(np.arange(6).astype("datetime64[D]"), ("A",), 100.0)
+            >>> names = ("total_return", "cagr", "sharpe", "max_drawdown", "turnover")
+            >>> metrics = {f"{who}{s}/{m}": 0.0 for who in ("", "baseline/") for s in ("test", "full") for m in names}
+            >>> table = BenchmarkReport("p", result, result, {"test": (2, 6)}, metrics, "").summary_table()
+            >>> print(table.splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+            segment total_return cagr sharpe max_drawdown turnover
+            >>> print(table.splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
+            test portfolio 0.0000 0.0000 0.0000 0.0000 0.0000
+        """
         shown = ("total_return", "cagr", "sharpe", "max_drawdown", "turnover")
         header = f"{'segment':<8}{'':<10}" + "".join(f"{m:>14}" for m in shown)
         lines = [header, "-" * len(header)]
@@ -237,7 +290,16 @@ class BenchmarkReport:
         return "\n".join(lines)
 
     def segment_dates(self) -> dict[str, tuple[str, str]]:
-        """Segment name -> (first date, last date) as ISO strings."""
+        """The dates of each segment.
+
+        Returns:
+            Segment name -> (first date, last date) as ISO strings.
+
+        Example:
+            >>> result = BacktestResult.empty(np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]"), ("A",), 1.0)
+            >>> BenchmarkReport("p", result, result, {"test": (2, 4)}, {}, "").segment_dates()
+            {'test': ('2024-01-03', '2024-01-04')}
+        """
         dates = self.result.dates
         return {name: (str(dates[start]), str(dates[stop - 1])) for name, (start, stop) in self.segments.items()}
 
@@ -263,6 +325,14 @@ class BenchmarkReport:
 
         Raises:
             ConfigError: For an unknown format or level.
+
+        Example:
+            >>> import tempfile
+            >>> result = BacktestResult.empty(np.arange(4).astype("datetime64[D]"), ("A",), 100.0)
+            >>> report = BenchmarkReport("demo", result, result, {"test": (1, 4)}, {}, "ab12")
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     sorted(report.write(Path(folder), level="summary", plot=False))
+            ['equity', 'metrics']
         """
         import pandas as pd
 
@@ -340,6 +410,23 @@ def run_benchmark(
 
     Returns:
         The :class:`BenchmarkReport`.
+
+    Raises:
+        ConfigError: If a holdout split has no ``train`` segment.
+
+    Example:
+        >>> from framework.agents import EqualWeightSizing
+        >>> from framework.aggregation import WeightedAverage
+        >>> from framework.backtest import Sleeve, StrategySlot
+        >>> from framework.data import HoldoutSplit, SyntheticLoader
+        >>> from framework.strategies import MACrossover
+        >>> data = SyntheticLoader(n_tickers=3, n_days=300, seed=1).load()
+        >>> portfolio = PortfolioStrategy([Sleeve(data.tickers, [StrategySlot("ma", MACrossover(5, 20))],
+        ...                                       WeightedAverage())], name="ma")
+        >>> report = run_benchmark(data, portfolio, Orchestrator({"sizing": EqualWeightSizing()}),
+        ...                        SimulatedBroker(), HoldoutSplit())
+        >>> sorted(report.segments), "baseline/test/sharpe" in report.metrics
+        (['test', 'train', 'val'], True)
     """
     segments = split.segments(data.dates)
     folds = split.folds(data.dates) if hasattr(split, "folds") else None
