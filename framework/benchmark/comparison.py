@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from framework.backtest.result import BacktestResult
-from framework.benchmark.metrics import METRIC_NAMES, RELATIVE_METRIC_NAMES, compute_metrics
+from framework.benchmark.metrics import METRIC_NAMES, RELATIVE_METRIC_NAMES, better_direction, compute_metrics
 from framework.benchmark.runner import (
     BenchmarkReport,
     baseline_backtest,
@@ -218,7 +218,8 @@ class ComparisonReport:
         Args:
             segment: The segment measured (``test``, ``val``, ``full``...).
             rank_by: The metric that orders the rows; its direction (higher or lower is better) is the metric's
-                own (:func:`framework.config.resolvers.metric_direction`). Rows where it is undefined come last.
+                own (:func:`~framework.benchmark.metrics.better_direction`), highest first for a metric with no
+                better direction (``beta``, ``exposure``). Rows where it is undefined come last.
 
         Returns:
             Dicts with ``rank``, ``name``, ``kind`` (``portfolio`` or ``baseline``) and one key per metric.
@@ -235,15 +236,13 @@ class ComparisonReport:
             >>> [(row["rank"], row["name"]) for row in report.table("test", "sharpe")]
             [(1, 'b'), (2, 'a'), (3, 'cash')]
         """
-        from framework.config.resolvers import metric_direction
-
         if segment not in (*self.segments, "full"):
             raise ConfigError(f"segment: '{segment}' is not a segment of this comparison; use one of "
                               f"{', '.join([*self.segments, 'full'])}")  # fmt: skip
         names = [*METRIC_NAMES, *RELATIVE_METRIC_NAMES]
         if rank_by not in names:
             raise ConfigError(f"rank_by: '{rank_by}' is not a metric; use one of {', '.join(names)}")
-        maximize = metric_direction(f"{segment}/{rank_by}") == "maximize"
+        maximize = better_direction(rank_by) != "minimize"
         rows = []
         for row in self.rows():
             values = {m: self.metrics.get(f"{row}/{segment}/{m}", float("nan")) for m in names}

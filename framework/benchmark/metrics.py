@@ -211,6 +211,55 @@ def compute_metrics(
     return {name: float(metrics[name]) for name in METRIC_NAMES}
 
 
+#: Metric name (a key's last part) -> the direction in which it gets better (``maximize`` or ``minimize``).
+METRIC_DIRECTIONS: dict[str, str] = {
+    "total_return": "maximize",
+    "cagr": "maximize",
+    "sharpe": "maximize",
+    "sortino": "maximize",
+    "calmar": "maximize",
+    "hit_rate": "maximize",
+    "max_drawdown": "maximize",  # in [-1, 0]: closer to 0 is a smaller fall
+    "fill_rate": "maximize",
+    "alpha": "maximize",
+    "information_ratio": "maximize",
+    "volatility": "minimize",
+    "turnover": "minimize",
+    "n_trades": "minimize",
+    "tracking_error": "minimize",
+    "ex_ante_volatility": "minimize",
+    "bars_at_limit": "minimize",
+    "recoveries": "minimize",
+    "orders": "minimize",
+    "orders_expired": "minimize",
+    "slippage_bps": "minimize",
+    "impact_bps": "minimize",
+}
+
+#: Families of metrics (one per stage of the pipeline, one per cost model of the broker) -> their direction.
+METRIC_FAMILY_DIRECTIONS: dict[str, str] = {"resizes_<stage>": "minimize", "cost_<model>": "minimize"}
+
+
+def better_direction(name: str) -> str | None:
+    """The direction in which a metric gets better, by its name; None for one with no better direction.
+
+    Args:
+        name: A metric name (``sharpe``, ``cost_per_share``), without segment or prefix.
+
+    Returns:
+        ``"maximize"``, ``"minimize"``, or None (``exposure``, ``beta``, an unknown name).
+
+    Example:
+        >>> better_direction("sharpe"), better_direction("cost_spread"), better_direction("beta")
+        ('maximize', 'minimize', None)
+    """
+    direction = METRIC_DIRECTIONS.get(name)
+    for family, family_direction in METRIC_FAMILY_DIRECTIONS.items():
+        if direction is None and name.startswith(family.partition("<")[0]):
+            direction = family_direction
+    return direction
+
+
 def relative_metrics(
     equity: np.ndarray,
     benchmark_equity: np.ndarray,

@@ -20,11 +20,12 @@ The direction of each metric name, whatever its segment (``train``, ``val``, ``t
 metric                                                                   direction
 =======================================================================  ========
 total_return, cagr, sharpe, sortino, calmar, hit_rate, max_drawdown      maximize
-(a drawdown is in [-1, 0]: -0.1 is better than -0.3), fill_rate
+(a drawdown is in [-1, 0]: -0.1 is better than -0.3), fill_rate, alpha,
+information_ratio
 volatility, turnover, n_trades, ex_ante_volatility, bars_at_limit,       minimize
 recoveries, orders, orders_expired, slippage_bps, impact_bps,
-resizes_<stage>, cost_<model>
-exposure, avg_positions                                                  none
+tracking_error, resizes_<stage>, cost_<model>
+exposure, avg_positions, beta                                            none
 =======================================================================  ========
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
+from framework.benchmark.metrics import METRIC_DIRECTIONS, METRIC_FAMILY_DIRECTIONS, better_direction
 from framework.core.errors import ConfigError
 
 #: The name under which :func:`metric_direction` is registered: ``${metric_direction:val/sharpe}``.
@@ -40,32 +42,8 @@ METRIC_DIRECTION_RESOLVER = "metric_direction"
 #: The two directions of an Optuna study, as ``hydra.sweeper.direction`` takes them.
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 
-#: Metric name (the key's last part) -> the direction in which it gets better.
-METRIC_DIRECTIONS: dict[str, str] = {
-    "total_return": "maximize",
-    "cagr": "maximize",
-    "sharpe": "maximize",
-    "sortino": "maximize",
-    "calmar": "maximize",
-    "hit_rate": "maximize",
-    "max_drawdown": "maximize",  # in [-1, 0]: closer to 0 is a smaller fall
-    "fill_rate": "maximize",
-    "volatility": "minimize",
-    "turnover": "minimize",
-    "n_trades": "minimize",
-    "ex_ante_volatility": "minimize",
-    "bars_at_limit": "minimize",
-    "recoveries": "minimize",
-    "orders": "minimize",
-    "orders_expired": "minimize",
-    "slippage_bps": "minimize",
-    "impact_bps": "minimize",
-}
 
-#: Families of metrics (one per stage of the pipeline, one per cost model of the broker) -> their direction.
-METRIC_FAMILY_DIRECTIONS: dict[str, str] = {"resizes_<stage>": "minimize", "cost_<model>": "minimize"}
-
-
+# The directions live with the metrics (framework.benchmark.metrics); re-exported here for the resolver.
 def metric_direction(metric: str, key: str = "optimized_metric") -> str:
     """The direction in which a sweeper should move ``metric``: ``"maximize"`` or ``"minimize"``.
 
@@ -94,11 +72,7 @@ def metric_direction(metric: str, key: str = "optimized_metric") -> str:
     from framework.benchmark.runner import check_metric_key  # the runner knows which metrics exist
 
     check_metric_key(metric, key)
-    name = str(metric).rsplit("/", 1)[-1]
-    direction = METRIC_DIRECTIONS.get(name)
-    for family, family_direction in METRIC_FAMILY_DIRECTIONS.items():
-        if direction is None and name.startswith(family.partition("<")[0]):
-            direction = family_direction
+    direction = better_direction(str(metric).rsplit("/", 1)[-1])
     if direction is None:
         known = [*METRIC_DIRECTIONS, *METRIC_FAMILY_DIRECTIONS]
         raise ConfigError(

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from framework.backtest.monitoring import EXECUTION_METRIC_NAMES, PIPELINE_METRIC_NAMES
-from framework.benchmark.metrics import METRIC_NAMES
+from framework.benchmark.metrics import METRIC_NAMES, RELATIVE_METRIC_NAMES
 from framework.benchmark.runner import check_metric_key
 from framework.config.resolvers import METRIC_DIRECTIONS, metric_direction, register_resolvers
 from framework.core.errors import ConfigError
@@ -32,8 +32,8 @@ class TestMetricDirection:
 
     def test_every_metric_of_the_runner_has_a_decision(self) -> None:
         # A metric added to the runner must be given a direction here, or be named as one without.
-        produced = set(METRIC_NAMES + PIPELINE_METRIC_NAMES + EXECUTION_METRIC_NAMES)
-        assert produced - set(METRIC_DIRECTIONS) == {"exposure", "avg_positions"}
+        produced = set(METRIC_NAMES + RELATIVE_METRIC_NAMES + PIPELINE_METRIC_NAMES + EXECUTION_METRIC_NAMES)
+        assert produced - set(METRIC_DIRECTIONS) == {"exposure", "avg_positions", "beta"}
 
     @pytest.mark.parametrize("name", sorted(METRIC_DIRECTIONS))
     def test_every_metric_with_a_direction_is_one_the_runner_accepts(self, name: str) -> None:
